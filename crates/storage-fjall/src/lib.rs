@@ -1,0 +1,205 @@
+//! The durable embedded backend, on fjall (an LSM-tree in pure Rust).
+//!
+//! Each seam keyspace is a fjall keyspace; a commit is one fjall `WriteBatch` (atomic
+//! across keyspaces) persisted with `SyncAll` (fsync) or `Buffer` (handed to the OS) as the
+//! store asks. fjall does not group commits itself; the store's commit queue does.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::RwLock;
+
+use ferrodyn_storage::{Backend, Durability, Op, ReadView, Result, StorageError, Visitor};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+
+/// fjall keeps its own metadata keyspaces; ours carry this prefix so we list only ours.
+const PREFIX: &str = "fd.";
+
+pub struct FjallBackend {
+    db: Database,
+    keyspaces: RwLock<HashMap<String, Keyspace>>,
+}
+
+fn io(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Io(e.to_string())
+}
+
+fn poisoned<T>(_: T) -> StorageError {
+    StorageError::Io("poisoned lock".into())
+}
+
+impl FjallBackend {
+    /// Open (or create) a database in `path`.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        std::fs::create_dir_all(path).map_err(io)?;
+        let db = Database::builder(path).cache_size(cache_bytes).open().map_err(io)?;
+        let mut keyspaces = HashMap::new();
+        for name in db.list_keyspace_names() {
+            let name: &str = &name;
+            if let Some(ours) = name.strip_prefix(PREFIX) {
+                let ks = db.keyspace(name, KeyspaceCreateOptions::default).map_err(io)?;
+                keyspaces.insert(ours.to_owned(), ks);
+            }
+        }
+        Ok(FjallBackend { db, keyspaces: RwLock::new(keyspaces) })
+    }
+
+    fn handle(&self, ks: &str) -> Result<Keyspace> {
+        self.keyspaces
+            .read()
+            .map_err(poisoned)?
+            .get(ks)
+            .cloned()
+            .ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()))
+    }
+}
+
+struct View<'a> {
+    backend: &'a FjallBackend,
+    snap: fjall::Snapshot,
+}
+
+impl ReadView for View<'_> {
+    fn get(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let h = self.backend.handle(ks)?;
+        Ok(self.snap.get(&h, key).map_err(io)?.map(|v| v.to_vec()))
+    }
+
+    fn scan(
+        &self,
+        ks: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        let h = self.backend.handle(ks)?;
+        if !valid_range(start, end) {
+            return Ok(());
+        }
+        let iter = self.snap.range::<&[u8], _>(&h, (start, end));
+        let mut each = |g: fjall::Guard| -> Result<bool> {
+            let (k, v) = g.into_inner().map_err(io)?;
+            Ok(visit(&k, &v))
+        };
+        if reverse {
+            for g in iter.rev() {
+                if !each(g)? {
+                    break;
+                }
+            }
+        } else {
+            for g in iter {
+                if !each(g)? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn valid_range(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
+    match (start, end) {
+        (Bound::Included(s), Bound::Included(e)) => s <= e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e) | Bound::Included(e)) => s < e,
+        _ => true,
+    }
+}
+
+impl Backend for FjallBackend {
+    fn name(&self) -> &'static str {
+        "fjall"
+    }
+
+    fn create_keyspace(&self, ks: &str) -> Result<()> {
+        let mut map = self.keyspaces.write().map_err(poisoned)?;
+        if map.contains_key(ks) {
+            return Ok(());
+        }
+        let full = format!("{PREFIX}{ks}");
+        if full.is_empty() || full.len() > 255 {
+            return Err(StorageError::Io(format!("invalid keyspace name {ks:?}")));
+        }
+        let h = self.db.keyspace(&full, KeyspaceCreateOptions::default).map_err(io)?;
+        map.insert(ks.to_owned(), h);
+        Ok(())
+    }
+
+    fn drop_keyspace(&self, ks: &str) -> Result<()> {
+        let mut map = self.keyspaces.write().map_err(poisoned)?;
+        if let Some(h) = map.remove(ks) {
+            self.db.delete_keyspace(h).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn keyspaces(&self) -> Result<Vec<String>> {
+        Ok(self.keyspaces.read().map_err(poisoned)?.keys().cloned().collect())
+    }
+
+    fn snapshot(&self) -> Result<Box<dyn ReadView + '_>> {
+        Ok(Box::new(View { backend: self, snap: self.db.snapshot() }))
+    }
+
+    fn commit(&self, ops: &[Op], durability: Durability) -> Result<()> {
+        let mode = match durability {
+            Durability::Fsync => PersistMode::SyncAll,
+            Durability::Buffered => PersistMode::Buffer,
+        };
+        let mut batch = self.db.batch().durability(Some(mode));
+        {
+            let map = self.keyspaces.read().map_err(poisoned)?;
+            let find = |ks: &str| map.get(ks).ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()));
+            for op in ops {
+                if let Op::Put { key, .. } | Op::Delete { key, .. } = op {
+                    ferrodyn_storage::check_key(key)?;
+                }
+                match op {
+                    Op::Put { ks, key, value } => batch.insert(find(ks)?, key.as_slice(), value.as_slice()),
+                    Op::Delete { ks, key } => batch.remove(find(ks)?, key.as_slice()),
+                }
+            }
+        }
+        batch.commit().map_err(io)
+    }
+
+    fn disk_bytes(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[test]
+    fn shared_suite() {
+        let dirs = Mutex::new(Vec::new());
+        ferrodyn_storage::testsuite::run_all(&|| {
+            let dir = tempfile::tempdir().unwrap();
+            let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
+            dirs.lock().unwrap().push(dir);
+            Arc::new(b)
+        });
+    }
+
+    #[test]
+    fn reopen_keeps_data_and_keyspaces() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
+            b.create_keyspace("t1").unwrap();
+            b.create_keyspace("gone").unwrap();
+            b.commit(&[Op::Put { ks: "t1".into(), key: b"k".to_vec(), value: b"v".to_vec() }], Durability::Fsync)
+                .unwrap();
+            b.drop_keyspace("gone").unwrap();
+        }
+        let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
+        assert_eq!(b.keyspaces().unwrap(), vec!["t1".to_string()]);
+        assert_eq!(b.snapshot().unwrap().get("t1", b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    }
+}

@@ -1,0 +1,106 @@
+//! The storage seam.
+//!
+//! Storage is byte-oriented and knows nothing of DynamoDB: named, ordered keyspaces of
+//! byte keys and byte values, consistent snapshot reads, and atomic write batches across
+//! keyspaces. A backend implements [`Backend`]; the engine talks to a [`Store`], which owns
+//! the commit queue (one writer thread that runs pending write transactions one after
+//! another, commits them as one batch with one fsync, then acknowledges them all).
+//!
+//! Backends: [`memory::MemoryBackend`] (the reference) here, the durable embedded backend in
+//! `ferrodyn-storage-fjall`. Every backend passes [`testsuite`] (feature `testsuite`).
+
+use std::ops::Bound;
+
+pub mod memory;
+mod store;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+pub use store::{Store, Tx};
+
+/// A storage failure. Never caused by user input.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StorageError {
+    #[error("keyspace {0:?} does not exist")]
+    NoKeyspace(String),
+    #[error("storage I/O error: {0}")]
+    Io(String),
+    #[error("write transaction aborted: {0}")]
+    Aborted(String),
+    #[error("storage is shut down")]
+    Closed,
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// How far a commit is persisted before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync before acknowledging: survives power loss.
+    Fsync,
+    /// Written to the OS before acknowledging: survives a killed process, not power loss.
+    Buffered,
+}
+
+/// Keys are 1 to this many bytes long; backends refuse others.
+pub const MAX_KEY_LEN: usize = 65535;
+
+/// Check a key against the seam's limits.
+pub fn check_key(key: &[u8]) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(StorageError::Io(format!("invalid key length {}", key.len())));
+    }
+    Ok(())
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put { ks: String, key: Vec<u8>, value: Vec<u8> },
+    Delete { ks: String, key: Vec<u8> },
+}
+
+/// Range scans call this for every entry, in order; returning `false` stops the scan.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> bool + 'a;
+
+/// A consistent, read-only view of every keyspace at one moment.
+pub trait ReadView {
+    /// The value stored under `key`, if any.
+    fn get(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Visit the entries with `start <= key < end` (per the bounds), ascending or descending.
+    fn scan(
+        &self,
+        ks: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()>;
+}
+
+/// A storage backend. Implementations must make `commit` atomic across keyspaces.
+pub trait Backend: Send + Sync + 'static {
+    /// A short name for logs ("memory", "fjall").
+    fn name(&self) -> &'static str;
+
+    /// Create a keyspace; a no-op if it exists.
+    fn create_keyspace(&self, ks: &str) -> Result<()>;
+
+    /// Drop a keyspace and its data; a no-op if it does not exist.
+    fn drop_keyspace(&self, ks: &str) -> Result<()>;
+
+    /// Names of all keyspaces.
+    fn keyspaces(&self) -> Result<Vec<String>>;
+
+    /// A consistent view of all keyspaces.
+    fn snapshot(&self) -> Result<Box<dyn ReadView + '_>>;
+
+    /// Apply `ops` atomically. Each key appears at most once in `ops`.
+    fn commit(&self, ops: &[Op], durability: Durability) -> Result<()>;
+
+    /// Bytes used on disk (0 for memory).
+    fn disk_bytes(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,155 @@
+"""Durability: every write the server acknowledged survives SIGKILL and a restart.
+
+These tests start their own server with --data-dir, so they are skipped when
+FERRODYN_ENDPOINT points at an already-running server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from conftest import make_client, needs_own_server, wait_active
+
+THREADS = 8
+ITEMS = 500
+
+
+def _create(client, name):
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    wait_active(client, name)
+
+
+def _item(i: int) -> dict:
+    return {"pk": {"S": f"item-{i:04d}"}, "i": {"N": str(i)}, "pad": {"S": "p" * (i % 300)}}
+
+
+def _check_all(client, name, acked: set[int]) -> None:
+    missing = []
+    for i in sorted(acked):
+        got = client.get_item(TableName=name, Key={"pk": {"S": f"item-{i:04d}"}},
+                              ConsistentRead=True).get("Item")
+        if got != _item(i):
+            missing.append(i)
+    assert not missing, f"{len(missing)} acknowledged items lost or wrong, e.g. {missing[:10]}"
+    scanned, kwargs = 0, {}
+    while True:
+        page = client.scan(TableName=name, Select="COUNT", ConsistentRead=True, **kwargs)
+        scanned += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert scanned >= len(acked)
+
+
+@needs_own_server
+def test_acknowledged_writes_survive_sigkill(durable_server, tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    endpoint, server = durable_server(data_dir)
+    client = make_client(endpoint, max_pool_connections=THREADS * 2)
+    name = "durable"
+    _create(client, name)
+
+    acked: set[int] = set()
+    lock = threading.Lock()
+
+    def writer(worker: int) -> None:
+        for i in range(worker, ITEMS, THREADS):
+            client.put_item(TableName=name, Item=_item(i))
+            with lock:
+                acked.add(i)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        for f in [pool.submit(writer, w) for w in range(THREADS)]:
+            f.result()
+    assert len(acked) == ITEMS
+
+    server.kill()  # SIGKILL: no chance to flush anything that was not already durable
+    assert server.proc.returncode == -9
+
+    endpoint2, _ = durable_server(data_dir)
+    client2 = make_client(endpoint2)
+    assert name in client2.list_tables()["TableNames"]
+    assert client2.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+    _check_all(client2, name, acked)
+
+
+@needs_own_server
+def test_sigkill_during_writes_keeps_every_acknowledged_item(durable_server, tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    endpoint, server = durable_server(data_dir)
+    client = make_client(endpoint, max_pool_connections=THREADS * 2, read_timeout=10)
+    name = "inflight"
+    _create(client, name)
+
+    acked: set[int] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(worker: int) -> None:
+        i = worker
+        while not stop.is_set() and i < 100_000:
+            try:
+                client.put_item(TableName=name, Item=_item(i))
+            except (ClientError, BotoCoreError):
+                return  # server gone: this write is not acknowledged
+            with lock:
+                acked.add(i)
+            i += THREADS
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        futures = [pool.submit(writer, w) for w in range(THREADS)]
+        deadline = time.monotonic() + 30
+        while len(acked) < ITEMS // 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.kill()  # writes are still in flight
+        stop.set()
+        for f in futures:
+            f.result()
+    assert len(acked) >= ITEMS // 2
+
+    endpoint2, _ = durable_server(data_dir)
+    _check_all(make_client(endpoint2), name, acked)
+
+
+@needs_own_server
+def test_table_metadata_survives_clean_restart(durable_server, tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    endpoint, server = durable_server(data_dir)
+    client = make_client(endpoint)
+    client.create_table(
+        TableName="meta",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                   {"AttributeName": "sk", "KeyType": "RANGE"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 4},
+    )
+    wait_active(client, "meta")
+    before = client.describe_table(TableName="meta")["Table"]
+    client.put_item(TableName="meta", Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    server.stop()  # SIGTERM
+
+    endpoint2, _ = durable_server(data_dir)
+    after = make_client(endpoint2).describe_table(TableName="meta")["Table"]
+    for field in ("TableName", "KeySchema", "TableArn", "CreationDateTime"):
+        assert after[field] == before[field], field
+    assert sorted(after["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == \
+        sorted(before["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+    assert after["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
+    assert after["ProvisionedThroughput"]["WriteCapacityUnits"] == 4
+    got = make_client(endpoint2).get_item(TableName="meta",
+                                          Key={"pk": {"S": "a"}, "sk": {"N": "1"}},
+                                          ConsistentRead=True)
+    assert "Item" in got
