@@ -1,1 +1,136 @@
-//! placeholder
+//! DynamoDB semantics on the storage seam.
+//!
+//! The engine owns the table catalog and implements each operation as one async method
+//! taking its typed input (`ops/table.rs`, `ops/item.rs`). It sees storage only through
+//! `ferrodyn_storage::Store`; which backend sits below is chosen by the binary.
+//!
+//! Storage layout (key encoding version [`KEY_ENCODING_VERSION`]):
+//! - keyspace `catalog`: table name -> table metadata (JSON), written in the same
+//!   transaction as the table's statistics;
+//! - keyspace `stats`: table id -> item count and total item size (two big-endian i64),
+//!   updated in the same transaction as every item write;
+//! - keyspace `t.<table id>`: encoded item key (see `ferrodyn_types::key`) -> item
+//!   (`ferrodyn_types::codec`).
+
+pub mod capacity;
+pub mod catalog;
+pub mod clock;
+pub mod ops;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ferrodyn_protocol::ApiError;
+use ferrodyn_storage::{Backend, Durability, StorageError, Store};
+
+pub use catalog::TableMeta;
+pub use clock::{Clock, SystemClock};
+
+/// Version of the on-disk key and item encoding this engine writes.
+pub const KEY_ENCODING_VERSION: u32 = 1;
+
+pub(crate) const CATALOG: &str = "catalog";
+pub(crate) const STATS: &str = "stats";
+
+/// Settings that change what the engine answers.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Region named in ARNs.
+    pub region: String,
+    /// 12-digit account id named in ARNs.
+    pub account_id: String,
+    /// If set, tables stay CREATING / UPDATING this long (DynamoDB Local's
+    /// `-delayTransientStatuses`).
+    pub transient_delay: Option<Duration>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            transient_delay: None,
+        }
+    }
+}
+
+/// The engine: one per server process.
+pub struct Engine {
+    pub(crate) store: Store,
+    pub(crate) tables: RwLock<HashMap<String, Arc<TableMeta>>>,
+    pub(crate) config: EngineConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// Storage failures become InternalServerError; a missing keyspace means the table went
+/// away under the request.
+pub(crate) fn storage_error(e: StorageError) -> ApiError {
+    match e {
+        StorageError::NoKeyspace(_) => ApiError::ResourceNotFound("Requested resource not found".into()),
+        other => ApiError::InternalServerError(other.to_string()),
+    }
+}
+
+/// Lets transaction closures use `?` on storage calls.
+pub(crate) struct TxError(pub ApiError);
+
+impl From<StorageError> for TxError {
+    fn from(e: StorageError) -> Self {
+        TxError(storage_error(e))
+    }
+}
+
+impl From<ApiError> for TxError {
+    fn from(e: ApiError) -> Self {
+        TxError(e)
+    }
+}
+
+impl Engine {
+    /// Open the engine on a backend: load the catalog, drop keyspaces of tables that were
+    /// deleted (or never finished creating) before a crash.
+    pub fn open(
+        backend: Arc<dyn Backend>,
+        durability: Durability,
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, StorageError> {
+        backend.create_keyspace(CATALOG)?;
+        backend.create_keyspace(STATS)?;
+        let tables = catalog::load(&*backend)?;
+        let live: std::collections::HashSet<&str> = tables.values().map(|t| t.keyspace.as_str()).collect();
+        for ks in backend.keyspaces()? {
+            if ks.starts_with("t.") && !live.contains(ks.as_str()) {
+                tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");
+                backend.drop_keyspace(&ks)?;
+            }
+        }
+        let store = Store::new(backend, durability)?;
+        Ok(Engine { store, tables: RwLock::new(tables), config, clock })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.store.backend().name()
+    }
+
+    /// The table called `name`, or DynamoDB's not-found error for item operations.
+    pub(crate) fn table(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
+        self.tables
+            .read()
+            .ok()
+            .and_then(|t| t.get(name).cloned())
+            .ok_or_else(|| ApiError::ResourceNotFound("Requested resource not found".into()))
+    }
+
+    /// The table called `name`, or the not-found error of table operations.
+    pub(crate) fn table_for_admin(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
+        self.table(name).map_err(|_| {
+            ApiError::ResourceNotFound(format!("Requested resource not found: Table: {name} not found"))
+        })
+    }
+}

@@ -1,1 +1,179 @@
-fn main() {}
+//! `ferrodyn`: a DynamoDB-compatible database server.
+//!
+//! Wires configuration, the storage backend, the engine and the HTTP server together, and
+//! handles SIGINT/SIGTERM by finishing in-flight requests and closing storage cleanly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use ferrodyn_engine::{Engine, EngineConfig, SystemClock};
+use ferrodyn_storage::memory::MemoryBackend;
+use ferrodyn_storage::{Backend, Durability};
+use ferrodyn_storage_fjall::FjallBackend;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    /// fsync every commit group before acknowledging (survives power loss)
+    Fsync,
+    /// hand writes to the OS before acknowledging (survives a killed process, not power loss)
+    Buffered,
+}
+
+/// A DynamoDB-compatible database server.
+#[derive(Debug, Parser)]
+#[command(name = "ferrodyn", version, about)]
+struct Cli {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 picks a free port; the chosen address is printed)
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// Directory of the durable embedded storage
+    #[arg(long, default_value = "ferrodyn-data")]
+    data_dir: PathBuf,
+    /// Keep everything in memory; nothing is written to disk
+    #[arg(long)]
+    in_memory: bool,
+    /// When a write is acknowledged
+    #[arg(long, value_enum, default_value_t = DurabilityArg::Fsync)]
+    durability: DurabilityArg,
+    /// Region named in ARNs
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// 12-digit account id named in ARNs
+    #[arg(long, default_value = "000000000000")]
+    account_id: String,
+    /// Keep new tables CREATING (and updated ones UPDATING) for this many milliseconds
+    #[arg(long, value_name = "MS")]
+    transient_delay_ms: Option<u64>,
+    /// DynamoDB Local's -delayTransientStatuses: a 1000 ms transient delay
+    #[arg(long)]
+    delay_transient_statuses: bool,
+    /// Allowed CORS origin(s) for browser clients (default `*`)
+    #[arg(long)]
+    cors: Option<String>,
+    /// DynamoDB Local's -sharedDb: accepted; all clients already share one database
+    #[arg(long)]
+    shared_db: bool,
+    /// Largest accepted request body in bytes
+    #[arg(long, default_value_t = ferrodyn_server::DEFAULT_MAX_BODY)]
+    max_body_bytes: usize,
+    /// Block cache of the embedded storage, in MiB
+    #[arg(long, default_value_t = 64)]
+    cache_mb: u64,
+}
+
+/// Rewrite DynamoDB Local's single-dash flags into ours, so scripts that start DynamoDB
+/// Local can start Ferrodyn unchanged.
+fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args {
+        let mapped = match a.as_str() {
+            "-port" => "--port",
+            "-inMemory" => "--in-memory",
+            "-dbPath" => "--data-dir",
+            "-sharedDb" => "--shared-db",
+            "-cors" => "--cors",
+            "-delayTransientStatuses" => "--delay-transient-statuses",
+            "-help" => "--help",
+            // accepted and ignored: they have no meaning here
+            "-optimizeDbBeforeStartup" | "-disableTelemetry" => continue,
+            other => {
+                out.push(other.to_owned());
+                continue;
+            }
+        };
+        out.push(mapped.to_owned());
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(translate_args(std::env::args()));
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ferrodyn: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrodyn: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let (backend, storage_desc): (Arc<dyn Backend>, String) = if cli.in_memory {
+        (Arc::new(MemoryBackend::new()), "in memory".into())
+    } else {
+        let b = FjallBackend::open(&cli.data_dir, cli.cache_mb << 20)
+            .map_err(|e| format!("cannot open {}: {e}", cli.data_dir.display()))?;
+        (Arc::new(b), format!("durable in {}", cli.data_dir.display()))
+    };
+    let durability = match cli.durability {
+        DurabilityArg::Fsync => Durability::Fsync,
+        DurabilityArg::Buffered => Durability::Buffered,
+    };
+    let transient_delay = cli
+        .transient_delay_ms
+        .map(Duration::from_millis)
+        .or(cli.delay_transient_statuses.then(|| Duration::from_millis(1000)));
+    let config = EngineConfig { region: cli.region, account_id: cli.account_id, transient_delay };
+    let engine = Engine::open(backend, durability, config, Arc::new(SystemClock))
+        .map_err(|e| format!("cannot open storage: {e}"))?;
+    let addr: SocketAddr = format!("{}:{}", cli.host, cli.port)
+        .parse()
+        .or_else(|_| {
+            std::net::ToSocketAddrs::to_socket_addrs(&(cli.host.as_str(), cli.port))
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or(())
+        })
+        .map_err(|_| format!("invalid listen address {}:{}", cli.host, cli.port))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("Ferrodyn {} listening on http://{local} (storage: {storage_desc})", env!("CARGO_PKG_VERSION"));
+    let server_config = ferrodyn_server::ServerConfig { max_body: cli.max_body_bytes, cors_origin: cli.cors };
+    ferrodyn_server::serve(listener, Arc::new(engine), server_config, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Ferrodyn stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,1 +1,231 @@
-//! placeholder
+//! The HTTP front end: one hyper service. It reads the body (capped), answers CORS
+//! preflights and health checks, checks for a signature, maps `X-Amz-Target` to an
+//! operation, dispatches, and writes the response with `x-amzn-RequestId` and
+//! `x-amz-crc32`. Each request runs in its own task so that a panic becomes a 500 with the
+//! request id instead of a dropped connection.
+
+mod dispatch;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrodyn_engine::Engine;
+use ferrodyn_protocol::{ApiError, Operation};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+pub use dispatch::dispatch;
+
+/// DynamoDB's request size limit.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest accepted request body in bytes.
+    pub max_body: usize,
+    /// `Access-Control-Allow-Origin` value for browser clients (None: `*`).
+    pub cors_origin: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body: DEFAULT_MAX_BODY, cors_origin: None }
+    }
+}
+
+struct Shared {
+    engine: Arc<Engine>,
+    config: ServerConfig,
+    ids: RequestIds,
+}
+
+/// Request ids: 52 characters of [A-Z0-9] like DynamoDB's, unique per process.
+struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let u = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        RequestIds { prefix: u, next: AtomicU64::new(1) }
+    }
+
+    fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}{:020}", self.prefix, n)
+    }
+}
+
+/// Serve until `shutdown` resolves, then finish in-flight requests (up to 10 s).
+pub async fn serve(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let shared = Arc::new(Shared { engine, config, ids: RequestIds::new() });
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.keep_alive(true).max_buf_size(1 << 20);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let shared = shared.clone();
+                    async move { Ok::<_, Infallible>(handle(shared, req).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => {
+            tracing::warn!("in-flight requests did not finish within 10 s");
+        }
+    }
+    Ok(())
+}
+
+fn cors(shared: &Shared, resp: &mut Response<Full<Bytes>>) {
+    let origin = shared.config.cors_origin.as_deref().unwrap_or("*");
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        resp.headers_mut().insert("access-control-allow-origin", v);
+    }
+    resp.headers_mut().insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("x-amzn-RequestId,x-amzn-ErrorType,x-amz-crc32,Date"),
+    );
+}
+
+fn respond(shared: &Shared, status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
+    let crc = crc32fast::hash(&body);
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    h.insert("x-amz-crc32", HeaderValue::from(crc));
+    cors(shared, &mut resp);
+    resp
+}
+
+fn error(shared: &Shared, e: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    respond(shared, status, e.to_body(), request_id)
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let request_id = shared.ids.next();
+    match *req.method() {
+        Method::OPTIONS => return preflight(&shared, &req),
+        Method::GET => {
+            // Health check, as DynamoDB answers `GET /`.
+            let mut r = respond(&shared, StatusCode::OK, b"healthy: ferrodyn".to_vec(), &request_id);
+            r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            return r;
+        }
+        Method::POST => {}
+        _ => {
+            return error(&shared, &ApiError::UnknownOperation, &request_id);
+        }
+    }
+    let headers = req.headers().clone();
+    let body = match Limited::new(req.into_body(), shared.config.max_body).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            let err = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                ApiError::RequestTooLarge(format!(
+                    "Request size exceeded {} bytes",
+                    shared.config.max_body
+                ))
+            } else {
+                ApiError::Serialization(String::new())
+            };
+            return error(&shared, &err, &request_id);
+        }
+    };
+    let op = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Operation::from_target);
+    let Some(op) = op else {
+        return error(&shared, &ApiError::UnknownOperation, &request_id);
+    };
+    let signed = headers.contains_key("authorization");
+    if !signed {
+        return error(
+            &shared,
+            &ApiError::MissingAuthenticationToken("Request is missing Authentication Token".into()),
+            &request_id,
+        );
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost:8000")
+        .to_owned();
+    let engine = shared.engine.clone();
+    // A task of its own, so a panic is contained and answered.
+    let task = tokio::spawn(async move { dispatch(&engine, op, &body, &host).await });
+    match task.await {
+        Ok(Ok(out)) => respond(&shared, StatusCode::OK, out, &request_id),
+        Ok(Err(e)) => {
+            tracing::debug!(op = op.name(), error = %e, "request failed");
+            error(&shared, &e, &request_id)
+        }
+        Err(join) => {
+            tracing::error!(op = op.name(), request_id, error = %join, "request handler panicked");
+            error(
+                &shared,
+                &ApiError::InternalServerError(format!("Internal server error (request id {request_id})")),
+                &request_id,
+            )
+        }
+    }
+}
+
+fn preflight(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    let h = resp.headers_mut();
+    h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
+    let allow = req
+        .headers()
+        .get("access-control-request-headers")
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("*"));
+    h.insert("access-control-allow-headers", allow);
+    h.insert("access-control-max-age", HeaderValue::from_static("172800"));
+    cors(shared, &mut resp);
+    resp
+}

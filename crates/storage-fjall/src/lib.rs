@@ -152,9 +152,8 @@ impl Backend for FjallBackend {
             let map = self.keyspaces.read().map_err(poisoned)?;
             let find = |ks: &str| map.get(ks).ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()));
             for op in ops {
-                if let Op::Put { key, .. } | Op::Delete { key, .. } = op {
-                    ferrodyn_storage::check_key(key)?;
-                }
+                let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
+                ferrodyn_storage::check_key(key)?;
                 match op {
                     Op::Put { ks, key, value } => batch.insert(find(ks)?, key.as_slice(), value.as_slice()),
                     Op::Delete { ks, key } => batch.remove(find(ks)?, key.as_slice()),

@@ -111,9 +111,8 @@ impl Backend for MemoryBackend {
             let ks = match op {
                 Op::Put { ks, .. } | Op::Delete { ks, .. } => ks,
             };
-            if let Op::Put { key, .. } | Op::Delete { key, .. } = op {
-                crate::check_key(key)?;
-            }
+            let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
+            crate::check_key(key)?;
             if !data.contains_key(ks) {
                 return Err(StorageError::NoKeyspace(ks.clone()));
             }

@@ -1,0 +1,62 @@
+//! DynamoDB's capacity-unit arithmetic.
+//!
+//! Reads: one unit per 4 KB (rounded up) for a strongly consistent read, half that for an
+//! eventually consistent one; a read of a missing item still costs the minimum. Writes: one
+//! unit per 1 KB (rounded up) of the larger of the item before and after the write.
+
+use ferrodyn_protocol::model::{Capacity, ConsumedCapacity};
+
+pub fn read_units(size: usize, consistent: bool) -> f64 {
+    let units = size.div_ceil(4096).max(1) as f64;
+    if consistent {
+        units
+    } else {
+        units / 2.0
+    }
+}
+
+pub fn write_units(size: usize) -> f64 {
+    size.div_ceil(1024).max(1) as f64
+}
+
+/// The ConsumedCapacity member for `mode` (TOTAL or INDEXES; None otherwise).
+pub fn consumed(table: &str, units: f64, mode: Option<&str>, write: bool) -> Option<ConsumedCapacity> {
+    let (read, written) = if write { (None, Some(units)) } else { (Some(units), None) };
+    match mode {
+        Some("TOTAL") => Some(ConsumedCapacity {
+            table_name: table.to_owned(),
+            capacity_units: units,
+            read_capacity_units: read,
+            write_capacity_units: written,
+            table: None,
+        }),
+        Some("INDEXES") => Some(ConsumedCapacity {
+            table_name: table.to_owned(),
+            capacity_units: units,
+            read_capacity_units: read,
+            write_capacity_units: written,
+            table: Some(Capacity {
+                capacity_units: units,
+                read_capacity_units: read,
+                write_capacity_units: written,
+            }),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic() {
+        assert_eq!(read_units(0, false), 0.5);
+        assert_eq!(read_units(4096, true), 1.0);
+        assert_eq!(read_units(4097, true), 2.0);
+        assert_eq!(read_units(9000, false), 1.5);
+        assert_eq!(write_units(1), 1.0);
+        assert_eq!(write_units(1024), 1.0);
+        assert_eq!(write_units(1025), 2.0);
+    }
+}

@@ -1,0 +1,98 @@
+//! The table catalog: metadata of every table, persisted in the `catalog` keyspace and
+//! cached in memory.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use ferrodyn_protocol::model::{Tag, TableDescription};
+use ferrodyn_storage::{Backend, ReadView, StorageError, Tx};
+use ferrodyn_types::KeySchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{CATALOG, STATS};
+
+/// A table's metadata.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableMeta {
+    pub name: String,
+    /// The storage keyspace holding the items.
+    pub keyspace: String,
+    pub schema: KeySchema,
+    /// Key and item encoding version the data was written with.
+    pub encoding: u32,
+    /// The description as created/updated; status, counts and sizes are filled in when
+    /// it is described.
+    pub desc: TableDescription,
+    pub tags: Vec<Tag>,
+    /// When the last UpdateTable happened (for the UPDATING transient status).
+    pub updated_at: Option<f64>,
+}
+
+impl TableMeta {
+    pub fn has_lsi(&self) -> bool {
+        self.desc.local_secondary_indexes.as_ref().is_some_and(|l| !l.is_empty())
+    }
+}
+
+pub(crate) fn load(backend: &dyn Backend) -> Result<HashMap<String, Arc<TableMeta>>, StorageError> {
+    let view = backend.snapshot()?;
+    let mut tables = HashMap::new();
+    let mut bad = None;
+    view.scan(CATALOG, Bound::Unbounded, Bound::Unbounded, false, &mut |_, v| {
+        match serde_json::from_slice::<TableMeta>(v) {
+            Ok(t) => {
+                tables.insert(t.name.clone(), Arc::new(t));
+                true
+            }
+            Err(e) => {
+                bad = Some(e.to_string());
+                false
+            }
+        }
+    })?;
+    match bad {
+        Some(e) => Err(StorageError::Io(format!("corrupt catalog entry: {e}"))),
+        None => Ok(tables),
+    }
+}
+
+pub(crate) fn encode(meta: &TableMeta) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(meta).map_err(|e| StorageError::Io(e.to_string()))
+}
+
+/// Item count and total item size of a table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub items: i64,
+    pub bytes: i64,
+}
+
+impl Stats {
+    fn decode(v: &[u8]) -> Stats {
+        let a = v.get(..8).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(i64::from_be_bytes);
+        let b = v.get(8..16).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(i64::from_be_bytes);
+        Stats { items: a.unwrap_or(0), bytes: b.unwrap_or(0) }
+    }
+
+    fn encode(self) -> Vec<u8> {
+        let mut v = self.items.to_be_bytes().to_vec();
+        v.extend_from_slice(&self.bytes.to_be_bytes());
+        v
+    }
+
+    pub fn read(view: &dyn ReadView, table_id: &str) -> Result<Stats, StorageError> {
+        Ok(view.get(STATS, table_id.as_bytes())?.map(|v| Stats::decode(&v)).unwrap_or_default())
+    }
+
+    /// Apply a change in item count and bytes inside a write transaction.
+    pub fn adjust(tx: &mut Tx<'_>, table_id: &str, items: i64, bytes: i64) -> Result<(), StorageError> {
+        if items == 0 && bytes == 0 {
+            return Ok(());
+        }
+        let cur = tx.get(STATS, table_id.as_bytes())?.map(|v| Stats::decode(&v)).unwrap_or_default();
+        let next = Stats { items: cur.items + items, bytes: cur.bytes + bytes };
+        tx.put(STATS, table_id.as_bytes().to_vec(), next.encode());
+        Ok(())
+    }
+}

@@ -1,0 +1,497 @@
+//! PutItem, GetItem, DeleteItem, UpdateItem.
+//!
+//! Order of checks, as DynamoDB does them: request constraints (all reported together),
+//! then parameter combinations, then the table lookup, then the key against the schema,
+//! then sizes, then the write itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ferrodyn_protocol::model::*;
+use ferrodyn_protocol::{ApiError, Violations};
+use ferrodyn_types::codec::{decode_item, encode_item};
+use ferrodyn_types::{item_size, AttributeValue, Item, KeyError, KeySchema};
+
+use crate::capacity::{consumed, read_units, write_units};
+use crate::catalog::{Stats, TableMeta};
+use crate::{storage_error, Engine, TxError};
+
+const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
+const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
+const RETURN_METRICS: &[&str] = &["SIZE", "NONE"];
+const RETURN_ON_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
+const ATTRIBUTE_ACTIONS: &[&str] = &["ADD", "PUT", "DELETE"];
+
+/// DynamoDB's item size limit.
+pub const MAX_ITEM_SIZE: usize = 400 * 1024;
+const MAX_HASH_KEY: usize = 2048;
+const MAX_RANGE_KEY: usize = 1024;
+
+fn invalid(msg: impl std::fmt::Display) -> ApiError {
+    ApiError::Validation(format!("One or more parameter values were invalid: {msg}"))
+}
+
+fn common_violations(
+    v: &mut Violations,
+    table: &Option<String>,
+    rv: &Option<String>,
+    rcc: &Option<String>,
+    ricm: &Option<String>,
+    rvoccf: &Option<String>,
+) {
+    v.table_name(table, "tableName");
+    v.enumeration(rcc.as_deref(), "returnConsumedCapacity", RETURN_CAPACITY);
+    v.enumeration(rv.as_deref(), "returnValues", RETURN_VALUES);
+    v.enumeration(ricm.as_deref(), "returnItemCollectionMetrics", RETURN_METRICS);
+    v.enumeration(rvoccf.as_deref(), "returnValuesOnConditionCheckFailure", RETURN_ON_FAILURE);
+}
+
+/// Expression parameters need the expression language (the `expr` crate, next on the
+/// roadmap); until then they are refused with a clear message rather than ignored.
+fn check_expressions(
+    condition: &Option<String>,
+    names: &Option<HashMap<String, String>>,
+    values: &Option<Item>,
+    expected: bool,
+    extra: &[(&str, bool)],
+) -> Result<(), ApiError> {
+    if expected && condition.is_some() {
+        return Err(ApiError::validation(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}",
+        ));
+    }
+    let any_expr = condition.is_some() || extra.iter().any(|(_, present)| *present);
+    if values.is_some() && !any_expr {
+        return Err(ApiError::validation(
+            "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null",
+        ));
+    }
+    if names.is_some() && !any_expr {
+        return Err(ApiError::validation(
+            "ExpressionAttributeNames can only be specified when using expressions",
+        ));
+    }
+    if condition.is_some() {
+        return Err(unsupported("ConditionExpression"));
+    }
+    for (name, present) in extra {
+        if *present {
+            return Err(unsupported(name));
+        }
+    }
+    if expected {
+        return Err(unsupported("Expected"));
+    }
+    Ok(())
+}
+
+fn unsupported(what: &str) -> ApiError {
+    ApiError::validation(format!(
+        "{what} is not supported by this version of Ferrodyn (the expression language is planned; see docs/compatibility.md)"
+    ))
+}
+
+/// The key message for PutItem's full item.
+fn item_key_error(e: KeyError) -> ApiError {
+    match e {
+        KeyError::Missing(n) => invalid(format!("Missing the key {n} in the item")),
+        KeyError::WrongType(n, want, got) => {
+            invalid(format!("Type mismatch for key {n} expected: {} actual: {got}", want.as_str()))
+        }
+        KeyError::Empty(n) => empty_key(&n, "string"),
+    }
+}
+
+fn empty_key(name: &str, what: &str) -> ApiError {
+    ApiError::validation(format!(
+        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {name}"
+    ))
+}
+
+fn check_key_sizes(schema: &KeySchema, item: &Item) -> Result<(), ApiError> {
+    let size = |n: &str| item.get(n).map(AttributeValue::size).unwrap_or(0);
+    if size(&schema.hash.name) > MAX_HASH_KEY {
+        return Err(invalid(format!(
+            "Size of hashkey has exceeded the maximum size limit of{MAX_HASH_KEY} bytes"
+        )));
+    }
+    if let Some(r) = &schema.range {
+        if size(&r.name) > MAX_RANGE_KEY {
+            return Err(invalid(format!(
+                "Aggregated size of all range keys has exceeded the size limit of {MAX_RANGE_KEY} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Check a `Key` parameter: exactly the key attributes, of the right types.
+fn encode_key_param(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, ApiError> {
+    let mismatch = || ApiError::validation("The provided key element does not match the schema");
+    if key.len() != meta.schema.names().count() {
+        return Err(mismatch());
+    }
+    match meta.schema.encode_item_key(key) {
+        Ok(k) => {
+            check_key_sizes(&meta.schema, key)?;
+            Ok(k)
+        }
+        Err(KeyError::Empty(n)) => {
+            let what = if matches!(key.get(&n), Some(AttributeValue::B(_))) { "binary" } else { "string" };
+            Err(empty_key(&n, what))
+        }
+        Err(_) => Err(mismatch()),
+    }
+}
+
+fn item_collection_metrics(meta: &TableMeta, mode: &Option<String>, item: &Item) -> Option<ItemCollectionMetrics> {
+    if mode.as_deref() != Some("SIZE") || !meta.has_lsi() {
+        return None;
+    }
+    let mut key = Item::new();
+    if let Some(v) = item.get(&meta.schema.hash.name) {
+        key.insert(meta.schema.hash.name.clone(), v.clone());
+    }
+    Some(ItemCollectionMetrics { item_collection_key: key, size_estimate_range_gb: vec![0.0, 1.0] })
+}
+
+/// What a write transaction saw and did.
+struct Written {
+    old: Option<Item>,
+    new: Option<Item>,
+}
+
+impl Engine {
+    /// Replace (or delete, if `new` is None) the item under `key` in one transaction,
+    /// keeping the table statistics in step. `compute` gets the old item and returns the
+    /// new one; it may run again, so it must be pure.
+    async fn write_item<F>(&self, meta: &Arc<TableMeta>, key: Vec<u8>, compute: F) -> Result<Written, ApiError>
+    where
+        F: Fn(Option<&Item>) -> Result<Option<Item>, ApiError> + Send + 'static,
+    {
+        let ks = meta.keyspace.clone();
+        let id = meta.desc.table_id.clone();
+        self.store
+            .transact(move |tx| {
+                let old = match tx.get(&ks, &key)? {
+                    Some(bytes) => Some(decode_item(&bytes).map_err(|e| ApiError::InternalServerError(e.to_string()))?),
+                    None => None,
+                };
+                let new = compute(old.as_ref())?;
+                let old_size = old.as_ref().map(item_size).unwrap_or(0) as i64;
+                match &new {
+                    Some(item) => {
+                        tx.put(&ks, key.clone(), encode_item(item));
+                        let size = item_size(item) as i64;
+                        Stats::adjust(tx, &id, i64::from(old.is_none()), size - old_size)?;
+                    }
+                    None => {
+                        if old.is_some() {
+                            tx.delete(&ks, key.clone());
+                            Stats::adjust(tx, &id, -1, -old_size)?;
+                        }
+                    }
+                }
+                Ok(Written { old, new })
+            })
+            .await
+            .map_err(|TxError(e)| e)
+    }
+
+    pub async fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput, ApiError> {
+        let mut v = Violations::new();
+        common_violations(
+            &mut v,
+            &input.table_name,
+            &input.return_values,
+            &input.return_consumed_capacity,
+            &input.return_item_collection_metrics,
+            &input.return_values_on_condition_check_failure,
+        );
+        v.not_null(&input.item, "item");
+        v.into_result()?;
+        check_expressions(
+            &input.condition_expression,
+            &input.expression_attribute_names,
+            &input.expression_attribute_values,
+            input.expected.is_some(),
+            &[],
+        )?;
+        if !matches!(input.return_values.as_deref(), None | Some("NONE") | Some("ALL_OLD")) {
+            return Err(ApiError::validation("ReturnValues can only be ALL_OLD or NONE"));
+        }
+        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        let item = input.item.unwrap_or_default();
+        let key = meta.schema.encode_item_key(&item).map_err(item_key_error)?;
+        check_key_sizes(&meta.schema, &item)?;
+        let size = item_size(&item);
+        if size > MAX_ITEM_SIZE {
+            return Err(ApiError::validation("Item size has exceeded the maximum allowed size"));
+        }
+        let metrics = item_collection_metrics(&meta, &input.return_item_collection_metrics, &item);
+        let shared = Arc::new(item);
+        let new = shared.clone();
+        let w = self.write_item(&meta, key, move |_| Ok(Some((*new).clone()))).await?;
+        let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
+        Ok(WriteItemOutput {
+            attributes: if input.return_values.as_deref() == Some("ALL_OLD") { w.old } else { None },
+            consumed_capacity: consumed(
+                &meta.name,
+                write_units(size.max(old_size)),
+                input.return_consumed_capacity.as_deref(),
+                true,
+            ),
+            item_collection_metrics: metrics,
+        })
+    }
+
+    pub async fn get_item(&self, input: GetItemInput) -> Result<GetItemOutput, ApiError> {
+        let mut v = Violations::new();
+        v.table_name(&input.table_name, "tableName");
+        v.enumeration(input.return_consumed_capacity.as_deref(), "returnConsumedCapacity", RETURN_CAPACITY);
+        v.not_null(&input.key, "key");
+        if let Some(a) = &input.attributes_to_get {
+            if a.is_empty() {
+                v.add(Some("[]"), "attributesToGet", "Member must have length greater than or equal to 1");
+            }
+        }
+        v.into_result()?;
+        if input.projection_expression.is_some() && input.attributes_to_get.is_some() {
+            return Err(ApiError::validation(
+                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
+            ));
+        }
+        if input.expression_attribute_names.is_some() && input.projection_expression.is_none() {
+            return Err(ApiError::validation(
+                "ExpressionAttributeNames can only be specified when using expressions",
+            ));
+        }
+        if input.projection_expression.is_some() {
+            return Err(unsupported("ProjectionExpression"));
+        }
+        if let Some(a) = &input.attributes_to_get {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(d) = a.iter().find(|x| !seen.insert(x.as_str())) {
+                return Err(invalid(format!("Duplicate value in attribute name: {d}")));
+            }
+        }
+        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        let key = encode_key_param(&meta, input.key.as_ref().unwrap_or(&Item::new()))?;
+        let bytes = {
+            let view = self.store.snapshot().map_err(storage_error)?;
+            view.get(&meta.keyspace, &key).map_err(storage_error)?
+        };
+        let item = match bytes {
+            Some(b) => Some(decode_item(&b).map_err(|e| ApiError::InternalServerError(e.to_string()))?),
+            None => None,
+        };
+        let size = item.as_ref().map(item_size).unwrap_or(0);
+        let item = match (&input.attributes_to_get, item) {
+            (Some(names), Some(mut item)) => {
+                item.retain(|k, _| names.iter().any(|n| n == k));
+                Some(item)
+            }
+            (_, item) => item,
+        };
+        Ok(GetItemOutput {
+            item,
+            consumed_capacity: consumed(
+                &meta.name,
+                read_units(size, input.consistent_read == Some(true)),
+                input.return_consumed_capacity.as_deref(),
+                false,
+            ),
+        })
+    }
+
+    pub async fn delete_item(&self, input: DeleteItemInput) -> Result<WriteItemOutput, ApiError> {
+        let mut v = Violations::new();
+        common_violations(
+            &mut v,
+            &input.table_name,
+            &input.return_values,
+            &input.return_consumed_capacity,
+            &input.return_item_collection_metrics,
+            &input.return_values_on_condition_check_failure,
+        );
+        v.not_null(&input.key, "key");
+        v.into_result()?;
+        check_expressions(
+            &input.condition_expression,
+            &input.expression_attribute_names,
+            &input.expression_attribute_values,
+            input.expected.is_some(),
+            &[],
+        )?;
+        if !matches!(input.return_values.as_deref(), None | Some("NONE") | Some("ALL_OLD")) {
+            return Err(ApiError::validation("ReturnValues can only be ALL_OLD or NONE"));
+        }
+        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        let key_item = input.key.unwrap_or_default();
+        let key = encode_key_param(&meta, &key_item)?;
+        let w = self.write_item(&meta, key, |_| Ok(None)).await?;
+        let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
+        Ok(WriteItemOutput {
+            consumed_capacity: consumed(&meta.name, write_units(old_size), input.return_consumed_capacity.as_deref(), true),
+            item_collection_metrics: item_collection_metrics(&meta, &input.return_item_collection_metrics, &key_item),
+            attributes: if input.return_values.as_deref() == Some("ALL_OLD") { w.old } else { None },
+        })
+    }
+
+    pub async fn update_item(&self, input: UpdateItemInput) -> Result<WriteItemOutput, ApiError> {
+        let mut v = Violations::new();
+        common_violations(
+            &mut v,
+            &input.table_name,
+            &input.return_values,
+            &input.return_consumed_capacity,
+            &input.return_item_collection_metrics,
+            &input.return_values_on_condition_check_failure,
+        );
+        v.not_null(&input.key, "key");
+        for (name, u) in input.attribute_updates.iter().flatten() {
+            v.enumeration(u.action.as_deref(), &format!("attributeUpdates.{name}.member.action"), ATTRIBUTE_ACTIONS);
+        }
+        v.into_result()?;
+        if input.attribute_updates.is_some() && input.update_expression.is_some() {
+            return Err(ApiError::validation(
+                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributeUpdates} Expression parameters: {UpdateExpression}",
+            ));
+        }
+        check_expressions(
+            &input.condition_expression,
+            &input.expression_attribute_names,
+            &input.expression_attribute_values,
+            input.expected.is_some(),
+            &[("UpdateExpression", input.update_expression.is_some())],
+        )?;
+        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        let key_item = input.key.clone().unwrap_or_default();
+        let key = encode_key_param(&meta, &key_item)?;
+        let updates: Vec<(String, AttributeValueUpdate)> =
+            input.attribute_updates.clone().unwrap_or_default().into_iter().collect();
+        for (name, u) in &updates {
+            if meta.schema.is_key(name) {
+                return Err(invalid(format!("Cannot update attribute {name}. This attribute is part of the key")));
+            }
+            let action = u.action.as_deref().unwrap_or("PUT");
+            match (action, &u.value) {
+                ("PUT", None) => return Err(invalid("Only DELETE action is allowed when no attribute value is specified")),
+                ("ADD", None) => return Err(invalid("Only DELETE action is allowed when no attribute value is specified")),
+                ("ADD", Some(v)) if !matches!(v, AttributeValue::N(_) | AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_) | AttributeValue::L(_)) => {
+                    return Err(invalid(format!("ADD action is not supported for the type {}", v.type_name())));
+                }
+                ("DELETE", Some(v)) if !matches!(v, AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => {
+                    return Err(invalid(format!("DELETE action with value is not supported for the type {}", v.type_name())));
+                }
+                _ => {}
+            }
+        }
+        let names: Vec<String> = updates.iter().map(|(n, _)| n.clone()).collect();
+        let w = self
+            .write_item(&meta, key, move |old| {
+                let mut item = old.cloned().unwrap_or_else(|| key_item.clone());
+                for (name, u) in &updates {
+                    apply_legacy_update(&mut item, name, u)?;
+                }
+                if item_size(&item) > MAX_ITEM_SIZE {
+                    return Err(ApiError::validation("Item size to update has exceeded the maximum allowed size"));
+                }
+                Ok(Some(item))
+            })
+            .await?;
+        let new_size = w.new.as_ref().map(item_size).unwrap_or(0);
+        let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
+        let pick = |item: &Option<Item>| -> Option<Item> {
+            item.as_ref().map(|i| i.iter().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        };
+        let attributes = match input.return_values.as_deref() {
+            Some("ALL_OLD") => w.old.clone(),
+            Some("ALL_NEW") => w.new.clone(),
+            Some("UPDATED_OLD") => pick(&w.old),
+            Some("UPDATED_NEW") => pick(&w.new),
+            _ => None,
+        }
+        .filter(|i| !i.is_empty());
+        Ok(WriteItemOutput {
+            attributes,
+            consumed_capacity: consumed(
+                &meta.name,
+                write_units(new_size.max(old_size)),
+                input.return_consumed_capacity.as_deref(),
+                true,
+            ),
+            item_collection_metrics: w
+                .new
+                .as_ref()
+                .and_then(|n| item_collection_metrics(&meta, &input.return_item_collection_metrics, n)),
+        })
+    }
+}
+
+/// One legacy `AttributeUpdates` action, as DynamoDB defines it.
+fn apply_legacy_update(item: &mut Item, name: &str, u: &AttributeValueUpdate) -> Result<(), ApiError> {
+    let mismatch = || invalid("Type mismatch for attribute to update");
+    match (u.action.as_deref().unwrap_or("PUT"), &u.value) {
+        ("PUT", Some(v)) => {
+            item.insert(name.to_owned(), v.clone());
+        }
+        ("DELETE", None) => {
+            item.remove(name);
+        }
+        ("DELETE", Some(del)) => {
+            let Some(cur) = item.get(name) else { return Ok(()) };
+            let remaining = match (cur, del) {
+                (AttributeValue::Ss(a), AttributeValue::Ss(b)) => {
+                    let r: Vec<String> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+                    (!r.is_empty()).then_some(AttributeValue::Ss(r))
+                }
+                (AttributeValue::Ns(a), AttributeValue::Ns(b)) => {
+                    let r: Vec<_> = a.iter().filter(|x| !b.contains(x)).copied().collect();
+                    (!r.is_empty()).then_some(AttributeValue::Ns(r))
+                }
+                (AttributeValue::Bs(a), AttributeValue::Bs(b)) => {
+                    let r: Vec<Vec<u8>> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+                    (!r.is_empty()).then_some(AttributeValue::Bs(r))
+                }
+                _ => return Err(mismatch()),
+            };
+            match remaining {
+                Some(v) => item.insert(name.to_owned(), v),
+                None => item.remove(name),
+            };
+        }
+        ("ADD", Some(add)) => {
+            let next = match (item.get(name), add) {
+                (None, v) => v.clone(),
+                (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
+                    AttributeValue::N(a.checked_add(b).map_err(|e| ApiError::validation(e.to_string()))?)
+                }
+                (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
+                    let mut r = a.clone();
+                    r.extend(b.iter().filter(|x| !a.contains(x)).cloned());
+                    AttributeValue::Ss(r)
+                }
+                (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
+                    let mut r = a.clone();
+                    r.extend(b.iter().filter(|x| !a.contains(x)).copied());
+                    AttributeValue::Ns(r)
+                }
+                (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
+                    let mut r = a.clone();
+                    r.extend(b.iter().filter(|x| !a.contains(x)).cloned());
+                    AttributeValue::Bs(r)
+                }
+                (Some(AttributeValue::L(a)), AttributeValue::L(b)) => {
+                    let mut r = a.clone();
+                    r.extend(b.iter().cloned());
+                    AttributeValue::L(r)
+                }
+                _ => return Err(mismatch()),
+            };
+            item.insert(name.to_owned(), next);
+        }
+        _ => return Err(invalid("Only DELETE action is allowed when no attribute value is specified")),
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Operations, by family.
+
+pub mod item;
+pub mod table;
+pub mod meta;

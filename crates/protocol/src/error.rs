@@ -1,0 +1,199 @@
+//! `ApiError`: one variant per DynamoDB error type, with its `__type` namespace and HTTP
+//! status in one exhaustive match.
+
+use ferrodyn_types::Item;
+
+/// An error answered to the client.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    Serialization(String),
+    #[error("unknown operation")]
+    UnknownOperation,
+    #[error("{0}")]
+    MissingAuthenticationToken(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    ResourceInUse(String),
+    #[error("{message}")]
+    ConditionalCheckFailed { message: String, item: Option<Item> },
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    RequestTooLarge(String),
+    #[error("{0}")]
+    InternalServerError(String),
+}
+
+impl ApiError {
+    pub fn validation(msg: impl Into<String>) -> Self {
+        ApiError::Validation(msg.into())
+    }
+
+    /// The `__type` value: namespace and error name, as DynamoDB sends them.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "com.amazon.coral.validate#ValidationException",
+            ApiError::Serialization(_) => "com.amazon.coral.service#SerializationException",
+            ApiError::UnknownOperation => "com.amazon.coral.service#UnknownOperationException",
+            ApiError::MissingAuthenticationToken(_) => {
+                "com.amazon.coral.service#MissingAuthenticationTokenException"
+            }
+            ApiError::ResourceNotFound(_) => "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+            ApiError::ResourceInUse(_) => "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+            ApiError::ConditionalCheckFailed { .. } => {
+                "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
+            }
+            ApiError::LimitExceeded(_) => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
+            ApiError::RequestTooLarge(_) => "com.amazon.coral.service#RequestEntityTooLargeException",
+            ApiError::InternalServerError(_) => "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        }
+    }
+
+    /// The HTTP status DynamoDB answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::InternalServerError(_) => 500,
+            ApiError::RequestTooLarge(_) => 413,
+            _ => 400,
+        }
+    }
+
+    /// Coral's own service errors spell the member `Message`; DynamoDB's spell it `message`.
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            ApiError::Serialization(_) | ApiError::UnknownOperation | ApiError::RequestTooLarge(_) => "Message",
+            _ => "message",
+        }
+    }
+
+    /// The JSON error body.
+    pub fn to_body(&self) -> Vec<u8> {
+        let mut map = serde_json::Map::new();
+        map.insert("__type".into(), self.type_name().into());
+        let msg = self.to_string();
+        if !matches!(self, ApiError::UnknownOperation) && !msg.is_empty() {
+            map.insert(self.message_key().into(), msg.into());
+        }
+        if let ApiError::ConditionalCheckFailed { item: Some(item), .. } = self {
+            if let Ok(v) = serde_json::to_value(item) {
+                map.insert("Item".into(), v);
+            }
+        }
+        serde_json::to_vec(&map).unwrap_or_default()
+    }
+}
+
+/// Collects constraint violations and reports them the way DynamoDB does:
+/// `1 validation error detected: Value 'x' at 'path' failed to satisfy constraint: ...`,
+/// several joined with `; ` after `N validation errors detected: `.
+#[derive(Default, Debug)]
+pub struct Violations(Vec<String>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A value that breaks a constraint. `value` None renders as `Value null`.
+    pub fn add(&mut self, value: Option<&str>, path: &str, constraint: &str) {
+        let v = match value {
+            Some(v) => format!("Value '{v}'"),
+            None => "Value null".to_owned(),
+        };
+        self.0.push(format!("{v} at '{path}' failed to satisfy constraint: {constraint}"));
+    }
+
+    pub fn not_null<T>(&mut self, v: &Option<T>, path: &str) {
+        if v.is_none() {
+            self.add(None, path, "Member must not be null");
+        }
+    }
+
+    /// Check an enum member against its allowed values.
+    pub fn enumeration(&mut self, v: Option<&str>, path: &str, allowed: &[&str]) {
+        if let Some(v) = v {
+            if !allowed.contains(&v) {
+                self.add(
+                    Some(v),
+                    path,
+                    &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    pub fn min(&mut self, v: Option<i64>, path: &str, min: i64) {
+        if let Some(v) = v {
+            if v < min {
+                self.add(Some(&v.to_string()), path, &format!("Member must have value greater than or equal to {min}"));
+            }
+        }
+    }
+
+    pub fn max(&mut self, v: Option<i64>, path: &str, max: i64) {
+        if let Some(v) = v {
+            if v > max {
+                self.add(Some(&v.to_string()), path, &format!("Member must have value less than or equal to {max}"));
+            }
+        }
+    }
+
+    /// A table name in a data-plane request (length 1..=255, pattern).
+    pub fn table_name(&mut self, name: &Option<String>, path: &str) {
+        match name {
+            None => self.not_null(name, path),
+            Some(n) if n.is_empty() => {
+                self.add(Some(n), path, "Member must have length greater than or equal to 1")
+            }
+            Some(n) => {
+                if !valid_name_chars(n) {
+                    self.add(Some(n), path, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+                }
+                if n.len() > 255 {
+                    self.add(Some(n), path, "Member must have length less than or equal to 255");
+                }
+            }
+        }
+    }
+
+    /// A table or index name being created (length 3..=255, pattern).
+    pub fn new_name(&mut self, name: &str, path: &str, max: usize) {
+        if !valid_name_chars(name) {
+            self.add(Some(name), path, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+        }
+        if name.len() < 3 {
+            self.add(Some(name), path, "Member must have length greater than or equal to 3");
+        }
+        if name.len() > max {
+            self.add(Some(name), path, &format!("Member must have length less than or equal to {max}"));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The error, if any violation was recorded.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(ApiError::Validation(format!(
+                "1 validation error detected: {}",
+                self.0.concat()
+            ))),
+            n => Err(ApiError::Validation(format!(
+                "{n} validation errors detected: {}",
+                self.0.join("; ")
+            ))),
+        }
+    }
+}
+
+/// `[a-zA-Z0-9_.-]+`
+pub fn valid_name_chars(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}

@@ -1,0 +1,46 @@
+//! Operation -> engine method. The match is exhaustive: every operation is either served
+//! or answered with an explicit UnknownOperationException (planned, or no local meaning;
+//! see docs/compatibility.md).
+
+use ferrodyn_engine::Engine;
+use ferrodyn_protocol::{decode, ApiError, Operation};
+use serde::Serialize;
+
+fn json<T: Serialize>(r: Result<T, ApiError>) -> Result<Vec<u8>, ApiError> {
+    let v = r?;
+    serde_json::to_vec(&v).map_err(|e| ApiError::InternalServerError(e.to_string()))
+}
+
+pub async fn dispatch(engine: &Engine, op: Operation, body: &[u8], host: &str) -> Result<Vec<u8>, ApiError> {
+    use Operation::*;
+    match op {
+        CreateTable => json(engine.create_table(decode(body)?).await),
+        DescribeTable => json(engine.describe_table(decode(body)?).await),
+        ListTables => json(engine.list_tables(decode(body)?).await),
+        UpdateTable => json(engine.update_table(decode(body)?).await),
+        DeleteTable => json(engine.delete_table(decode(body)?).await),
+        PutItem => json(engine.put_item(decode(body)?).await),
+        GetItem => json(engine.get_item(decode(body)?).await),
+        DeleteItem => json(engine.delete_item(decode(body)?).await),
+        UpdateItem => json(engine.update_item(decode(body)?).await),
+        DescribeEndpoints => json(Ok(engine.describe_endpoints(host))),
+        DescribeLimits => json(Ok(engine.describe_limits())),
+        // Planned: see docs/compatibility.md for the issue that brings each.
+        BatchExecuteStatement | BatchGetItem | BatchWriteItem | CreateBackup | DeleteBackup
+        | DescribeBackup | DescribeContinuousBackups | DescribeExport | DescribeImport
+        | DescribeTimeToLive | ExecuteStatement | ExecuteTransaction | ExportTableToPointInTime
+        | ImportTable | ListBackups | ListExports | ListImports | ListTagsOfResource | Query
+        | RestoreTableFromBackup | RestoreTableToPointInTime | Scan | TagResource
+        | TransactGetItems | TransactWriteItems | UntagResource | UpdateContinuousBackups
+        | UpdateTimeToLive | DescribeStream | GetRecords | GetShardIterator | ListStreams
+        | GetResourcePolicy | PutResourcePolicy | DeleteResourcePolicy => Err(ApiError::UnknownOperation),
+        // No local meaning: global tables, Kinesis destinations, contributor insights,
+        // replica auto scaling.
+        CreateGlobalTable | DescribeGlobalTable | DescribeGlobalTableSettings | ListGlobalTables
+        | UpdateGlobalTable | UpdateGlobalTableSettings | DescribeKinesisStreamingDestination
+        | DisableKinesisStreamingDestination | EnableKinesisStreamingDestination
+        | UpdateKinesisStreamingDestination | DescribeContributorInsights
+        | ListContributorInsights | UpdateContributorInsights | DescribeTableReplicaAutoScaling
+        | UpdateTableReplicaAutoScaling => Err(ApiError::UnknownOperation),
+    }
+}
