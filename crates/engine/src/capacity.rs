@@ -19,30 +19,21 @@ pub fn write_units(size: usize) -> f64 {
     size.div_ceil(1024).max(1) as f64
 }
 
-/// The ConsumedCapacity member for `mode` (TOTAL or INDEXES; None otherwise).
-pub fn consumed(table: &str, units: f64, mode: Option<&str>, write: bool) -> Option<ConsumedCapacity> {
-    let (read, written) = if write { (None, Some(units)) } else { (Some(units), None) };
-    match mode {
-        Some("TOTAL") => Some(ConsumedCapacity {
-            table_name: table.to_owned(),
-            capacity_units: units,
-            read_capacity_units: read,
-            write_capacity_units: written,
-            table: None,
-        }),
-        Some("INDEXES") => Some(ConsumedCapacity {
-            table_name: table.to_owned(),
-            capacity_units: units,
-            read_capacity_units: read,
-            write_capacity_units: written,
-            table: Some(Capacity {
-                capacity_units: units,
-                read_capacity_units: read,
-                write_capacity_units: written,
-            }),
-        }),
-        _ => None,
-    }
+/// The ConsumedCapacity member for `mode`: TOTAL gives the table's total, INDEXES adds the
+/// per-table (and later per-index) breakdown, anything else gives none.
+pub fn consumed(table: &str, units: f64, mode: Option<&str>) -> Option<ConsumedCapacity> {
+    let indexes = match mode {
+        Some("TOTAL") => false,
+        Some("INDEXES") => true,
+        _ => return None,
+    };
+    Some(ConsumedCapacity {
+        table_name: table.to_owned(),
+        capacity_units: units,
+        read_capacity_units: None,
+        write_capacity_units: None,
+        table: indexes.then_some(Capacity { capacity_units: units, read_capacity_units: None, write_capacity_units: None }),
+    })
 }
 
 #[cfg(test)]

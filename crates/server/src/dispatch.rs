@@ -23,15 +23,18 @@ pub async fn dispatch(engine: &Engine, op: Operation, body: &[u8], host: &str) -
         GetItem => json(engine.get_item(decode(body)?).await),
         DeleteItem => json(engine.delete_item(decode(body)?).await),
         UpdateItem => json(engine.update_item(decode(body)?).await),
+        TagResource => json(engine.tag_resource(decode(body)?).await),
+        UntagResource => json(engine.untag_resource(decode(body)?).await),
+        ListTagsOfResource => json(engine.list_tags_of_resource(decode(body)?).await),
         DescribeEndpoints => json(Ok(engine.describe_endpoints(host))),
         DescribeLimits => json(Ok(engine.describe_limits())),
         // Planned: see docs/compatibility.md for the issue that brings each.
         BatchExecuteStatement | BatchGetItem | BatchWriteItem | CreateBackup | DeleteBackup
         | DescribeBackup | DescribeContinuousBackups | DescribeExport | DescribeImport
         | DescribeTimeToLive | ExecuteStatement | ExecuteTransaction | ExportTableToPointInTime
-        | ImportTable | ListBackups | ListExports | ListImports | ListTagsOfResource | Query
-        | RestoreTableFromBackup | RestoreTableToPointInTime | Scan | TagResource
-        | TransactGetItems | TransactWriteItems | UntagResource | UpdateContinuousBackups
+        | ImportTable | ListBackups | ListExports | ListImports | Query
+        | RestoreTableFromBackup | RestoreTableToPointInTime | Scan
+        | TransactGetItems | TransactWriteItems | UpdateContinuousBackups
         | UpdateTimeToLive | DescribeStream | GetRecords | GetShardIterator | ListStreams
         | GetResourcePolicy | PutResourcePolicy | DeleteResourcePolicy => Err(ApiError::UnknownOperation),
         // No local meaning: global tables, Kinesis destinations, contributor insights,

@@ -239,7 +239,6 @@ impl Engine {
                 &meta.name,
                 write_units(size.max(old_size)),
                 input.return_consumed_capacity.as_deref(),
-                true,
             ),
             item_collection_metrics: metrics,
         })
@@ -299,7 +298,6 @@ impl Engine {
                 &meta.name,
                 read_units(size, input.consistent_read == Some(true)),
                 input.return_consumed_capacity.as_deref(),
-                false,
             ),
         })
     }
@@ -332,7 +330,7 @@ impl Engine {
         let w = self.write_item(&meta, key, |_| Ok(None)).await?;
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
         Ok(WriteItemOutput {
-            consumed_capacity: consumed(&meta.name, write_units(old_size), input.return_consumed_capacity.as_deref(), true),
+            consumed_capacity: consumed(&meta.name, write_units(old_size), input.return_consumed_capacity.as_deref()),
             item_collection_metrics: item_collection_metrics(&meta, &input.return_item_collection_metrics, &key_item),
             attributes: if input.return_values.as_deref() == Some("ALL_OLD") { w.old } else { None },
         })
@@ -419,7 +417,6 @@ impl Engine {
                 &meta.name,
                 write_units(new_size.max(old_size)),
                 input.return_consumed_capacity.as_deref(),
-                true,
             ),
             item_collection_metrics: w
                 .new

@@ -3,3 +3,4 @@
 pub mod item;
 pub mod table;
 pub mod meta;
+pub mod tags;

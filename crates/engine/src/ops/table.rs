@@ -82,6 +82,7 @@ fn resolve_schema(
     ks: &[KeySchemaElement],
     defs: &[AttributeDefinition],
     used: &mut HashSet<String>,
+    is_index: bool,
 ) -> Result<KeySchema, ApiError> {
     let name = |k: &KeySchemaElement| k.attribute_name.clone().unwrap_or_default();
     let first = ks.first().ok_or_else(|| ApiError::validation("Invalid KeySchema: empty"))?;
@@ -107,6 +108,9 @@ fn resolve_schema(
         })
     };
     let missing: Vec<String> = ks.iter().map(name).filter(|n| ty(n).is_none()).collect();
+    if !missing.is_empty() && !is_index {
+        return Err(ApiError::validation("Invalid KeySchema: Some index key attribute have no definition"));
+    }
     if !missing.is_empty() {
         let defined: Vec<String> = defs.iter().filter_map(|d| d.attribute_name.clone()).collect();
         return Err(invalid(format!(
@@ -226,7 +230,7 @@ impl Engine {
         let key_schema = input.key_schema.clone().unwrap_or_default();
         let defs = input.attribute_definitions.clone().unwrap_or_default();
         let mut used = HashSet::new();
-        let schema = resolve_schema(&key_schema, &defs, &mut used)?;
+        let schema = resolve_schema(&key_schema, &defs, &mut used, false)?;
 
         let billing = input.billing_mode.clone().unwrap_or_else(|| "PROVISIONED".into());
         let provisioned = billing == "PROVISIONED";
@@ -267,7 +271,7 @@ impl Engine {
                     return Err(invalid(format!("Duplicate index name: {iname}")));
                 }
                 let ks = l.key_schema.clone().unwrap_or_default();
-                let s = resolve_schema(&ks, &defs, &mut used)?;
+                let s = resolve_schema(&ks, &defs, &mut used, true)?;
                 if s.hash.name != schema.hash.name {
                     return Err(invalid(format!(
                         "Index KeySchema does not have the same leading hash key as table KeySchema for index: {iname}. index hash key: {}, table hash key: {}",
@@ -304,7 +308,7 @@ impl Engine {
                     return Err(invalid(format!("Duplicate index name: {iname}")));
                 }
                 let ks = g.key_schema.clone().unwrap_or_default();
-                resolve_schema(&ks, &defs, &mut used)?;
+                resolve_schema(&ks, &defs, &mut used, true)?;
                 let projection = check_projection(&g.projection, &iname)?;
                 let (r, w) = match (&g.provisioned_throughput, provisioned) {
                     (Some(t), true) => (t.read_capacity_units.unwrap_or(0), t.write_capacity_units.unwrap_or(0)),
@@ -602,7 +606,7 @@ impl Engine {
     }
 
     /// Swap a table's metadata, unless the table was deleted or changed meanwhile.
-    async fn replace_meta(&self, old: &Arc<TableMeta>, new: TableMeta) -> Result<Arc<TableMeta>, ApiError> {
+    pub(crate) async fn replace_meta(&self, old: &Arc<TableMeta>, new: TableMeta) -> Result<Arc<TableMeta>, ApiError> {
         let bytes = catalog::encode(&new).map_err(storage_error)?;
         let expect_id = old.desc.table_id.clone();
         let key = new.name.clone().into_bytes();
@@ -635,8 +639,7 @@ impl Engine {
         let meta = self.table_for_admin(&name)?;
         if meta.desc.deletion_protection_enabled {
             return Err(ApiError::validation(format!(
-                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first. Table: {}",
-                meta.desc.table_arn
+                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
             )));
         }
         let mut d = self.describe(&meta)?;
@@ -674,7 +677,7 @@ impl Engine {
     }
 }
 
-fn check_tags(tags: &[Tag]) -> Result<(), ApiError> {
+pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), ApiError> {
     if tags.len() > 50 {
         return Err(ApiError::validation("The number of tags exceeds the limit of 50"));
     }
