@@ -6,6 +6,7 @@ FERRODYN_ENDPOINT points at an already-running server.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +136,7 @@ def test_table_metadata_survives_clean_restart(durable_server, tmp_path):
     before = client.describe_table(TableName="meta")["Table"]
     client.put_item(TableName="meta", Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
     server.stop()  # SIGTERM
+    assert server.proc.wait(timeout=15) == 0, "SIGTERM must stop the server cleanly (exit 0)"
 
     endpoint2, _ = durable_server(data_dir)
     after = make_client(endpoint2).describe_table(TableName="meta")["Table"]
@@ -148,3 +150,11 @@ def test_table_metadata_survives_clean_restart(durable_server, tmp_path):
                                           Key={"pk": {"S": "a"}, "sk": {"N": "1"}},
                                           ConsistentRead=True)
     assert "Item" in got
+
+
+@needs_own_server
+def test_sigint_stops_cleanly(durable_server, tmp_path):
+    endpoint, server = durable_server(tmp_path / "data")
+    make_client(endpoint).list_tables()
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=15) == 0, "SIGINT must stop the server cleanly (exit 0)"

@@ -32,7 +32,11 @@ pub fn consumed(table: &str, units: f64, mode: Option<&str>) -> Option<ConsumedC
         capacity_units: units,
         read_capacity_units: None,
         write_capacity_units: None,
-        table: indexes.then_some(Capacity { capacity_units: units, read_capacity_units: None, write_capacity_units: None }),
+        table: indexes.then_some(Capacity {
+            capacity_units: units,
+            read_capacity_units: None,
+            write_capacity_units: None,
+        }),
     })
 }
 

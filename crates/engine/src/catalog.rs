@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use ferrodyn_protocol::model::{Tag, TableDescription};
+use ferrodyn_protocol::model::{TableDescription, Tag};
 use ferrodyn_storage::{Backend, ReadView, StorageError, Tx};
 use ferrodyn_types::KeySchema;
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,10 @@ pub struct TableMeta {
 
 impl TableMeta {
     pub fn has_lsi(&self) -> bool {
-        self.desc.local_secondary_indexes.as_ref().is_some_and(|l| !l.is_empty())
+        self.desc
+            .local_secondary_indexes
+            .as_ref()
+            .is_some_and(|l| !l.is_empty())
     }
 }
 
@@ -39,8 +42,12 @@ pub(crate) fn load(backend: &dyn Backend) -> Result<HashMap<String, Arc<TableMet
     let view = backend.snapshot()?;
     let mut tables = HashMap::new();
     let mut bad = None;
-    view.scan(CATALOG, Bound::Unbounded, Bound::Unbounded, false, &mut |_, v| {
-        match serde_json::from_slice::<TableMeta>(v) {
+    view.scan(
+        CATALOG,
+        Bound::Unbounded,
+        Bound::Unbounded,
+        false,
+        &mut |_, v| match serde_json::from_slice::<TableMeta>(v) {
             Ok(t) => {
                 tables.insert(t.name.clone(), Arc::new(t));
                 true
@@ -49,8 +56,8 @@ pub(crate) fn load(backend: &dyn Backend) -> Result<HashMap<String, Arc<TableMet
                 bad = Some(e.to_string());
                 false
             }
-        }
-    })?;
+        },
+    )?;
     match bad {
         Some(e) => Err(StorageError::Io(format!("corrupt catalog entry: {e}"))),
         None => Ok(tables),
@@ -70,9 +77,18 @@ pub struct Stats {
 
 impl Stats {
     fn decode(v: &[u8]) -> Stats {
-        let a = v.get(..8).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(i64::from_be_bytes);
-        let b = v.get(8..16).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(i64::from_be_bytes);
-        Stats { items: a.unwrap_or(0), bytes: b.unwrap_or(0) }
+        let a = v
+            .get(..8)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map(i64::from_be_bytes);
+        let b = v
+            .get(8..16)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map(i64::from_be_bytes);
+        Stats {
+            items: a.unwrap_or(0),
+            bytes: b.unwrap_or(0),
+        }
     }
 
     fn encode(self) -> Vec<u8> {
@@ -82,16 +98,30 @@ impl Stats {
     }
 
     pub fn read(view: &dyn ReadView, table_id: &str) -> Result<Stats, StorageError> {
-        Ok(view.get(STATS, table_id.as_bytes())?.map(|v| Stats::decode(&v)).unwrap_or_default())
+        Ok(view
+            .get(STATS, table_id.as_bytes())?
+            .map(|v| Stats::decode(&v))
+            .unwrap_or_default())
     }
 
     /// Apply a change in item count and bytes inside a write transaction.
-    pub fn adjust(tx: &mut Tx<'_>, table_id: &str, items: i64, bytes: i64) -> Result<(), StorageError> {
+    pub fn adjust(
+        tx: &mut Tx<'_>,
+        table_id: &str,
+        items: i64,
+        bytes: i64,
+    ) -> Result<(), StorageError> {
         if items == 0 && bytes == 0 {
             return Ok(());
         }
-        let cur = tx.get(STATS, table_id.as_bytes())?.map(|v| Stats::decode(&v)).unwrap_or_default();
-        let next = Stats { items: cur.items + items, bytes: cur.bytes + bytes };
+        let cur = tx
+            .get(STATS, table_id.as_bytes())?
+            .map(|v| Stats::decode(&v))
+            .unwrap_or_default();
+        let next = Stats {
+            items: cur.items + items,
+            bytes: cur.bytes + bytes,
+        };
         tx.put(STATS, table_id.as_bytes().to_vec(), next.encode());
         Ok(())
     }

@@ -67,7 +67,9 @@ pub struct Engine {
 /// away under the request.
 pub(crate) fn storage_error(e: StorageError) -> ApiError {
     match e {
-        StorageError::NoKeyspace(_) => ApiError::ResourceNotFound("Requested resource not found".into()),
+        StorageError::NoKeyspace(_) => {
+            ApiError::ResourceNotFound("Requested resource not found".into())
+        }
         other => ApiError::InternalServerError(other.to_string()),
     }
 }
@@ -99,7 +101,8 @@ impl Engine {
         backend.create_keyspace(CATALOG)?;
         backend.create_keyspace(STATS)?;
         let tables = catalog::load(&*backend)?;
-        let live: std::collections::HashSet<&str> = tables.values().map(|t| t.keyspace.as_str()).collect();
+        let live: std::collections::HashSet<&str> =
+            tables.values().map(|t| t.keyspace.as_str()).collect();
         for ks in backend.keyspaces()? {
             if ks.starts_with("t.") && !live.contains(ks.as_str()) {
                 tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");
@@ -107,7 +110,12 @@ impl Engine {
             }
         }
         let store = Store::new(backend, durability)?;
-        Ok(Engine { store, tables: RwLock::new(tables), config, clock })
+        Ok(Engine {
+            store,
+            tables: RwLock::new(tables),
+            config,
+            clock,
+        })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -130,7 +138,9 @@ impl Engine {
     /// The table called `name`, or the not-found error of table operations.
     pub(crate) fn table_for_admin(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
         self.table(name).map_err(|_| {
-            ApiError::ResourceNotFound(format!("Requested resource not found: Table: {name} not found"))
+            ApiError::ResourceNotFound(format!(
+                "Requested resource not found: Table: {name} not found"
+            ))
         })
     }
 }

@@ -102,7 +102,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ferrodyn: cannot start the runtime: {e}");
@@ -124,17 +127,23 @@ async fn run(cli: Cli) -> Result<(), String> {
     } else {
         let b = FjallBackend::open(&cli.data_dir, cli.cache_mb << 20)
             .map_err(|e| format!("cannot open {}: {e}", cli.data_dir.display()))?;
-        (Arc::new(b), format!("durable in {}", cli.data_dir.display()))
+        (
+            Arc::new(b),
+            format!("durable in {}", cli.data_dir.display()),
+        )
     };
     let durability = match cli.durability {
         DurabilityArg::Fsync => Durability::Fsync,
         DurabilityArg::Buffered => Durability::Buffered,
     };
-    let transient_delay = cli
-        .transient_delay_ms
-        .map(Duration::from_millis)
-        .or(cli.delay_transient_statuses.then(|| Duration::from_millis(1000)));
-    let config = EngineConfig { region: cli.region, account_id: cli.account_id, transient_delay };
+    let transient_delay = cli.transient_delay_ms.map(Duration::from_millis).or(cli
+        .delay_transient_statuses
+        .then(|| Duration::from_millis(1000)));
+    let config = EngineConfig {
+        region: cli.region,
+        account_id: cli.account_id,
+        transient_delay,
+    };
     let engine = Engine::open(backend, durability, config, Arc::new(SystemClock))
         .map_err(|e| format!("cannot open storage: {e}"))?;
     let addr: SocketAddr = format!("{}:{}", cli.host, cli.port)
@@ -146,10 +155,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .ok_or(())
         })
         .map_err(|_| format!("invalid listen address {}:{}", cli.host, cli.port))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("Ferrodyn {} listening on http://{local} (storage: {storage_desc})", env!("CARGO_PKG_VERSION"));
-    let server_config = ferrodyn_server::ServerConfig { max_body: cli.max_body_bytes, cors_origin: cli.cors };
+    println!(
+        "Ferrodyn {} listening on http://{local} (storage: {storage_desc})",
+        env!("CARGO_PKG_VERSION")
+    );
+    let server_config = ferrodyn_server::ServerConfig {
+        max_body: cli.max_body_bytes,
+        cors_origin: cli.cors,
+    };
     ferrodyn_server::serve(listener, Arc::new(engine), server_config, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;

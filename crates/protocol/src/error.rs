@@ -42,14 +42,20 @@ impl ApiError {
             ApiError::MissingAuthenticationToken(_) => {
                 "com.amazon.coral.service#MissingAuthenticationTokenException"
             }
-            ApiError::ResourceNotFound(_) => "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+            ApiError::ResourceNotFound(_) => {
+                "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+            }
             ApiError::ResourceInUse(_) => "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
             ApiError::ConditionalCheckFailed { .. } => {
                 "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
             }
             ApiError::LimitExceeded(_) => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
-            ApiError::RequestTooLarge(_) => "com.amazon.coral.service#RequestEntityTooLargeException",
-            ApiError::InternalServerError(_) => "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            ApiError::RequestTooLarge(_) => {
+                "com.amazon.coral.service#RequestEntityTooLargeException"
+            }
+            ApiError::InternalServerError(_) => {
+                "com.amazonaws.dynamodb.v20120810#InternalServerError"
+            }
         }
     }
 
@@ -65,7 +71,9 @@ impl ApiError {
     /// Coral's own service errors spell the member `Message`; DynamoDB's spell it `message`.
     pub fn message_key(&self) -> &'static str {
         match self {
-            ApiError::Serialization(_) | ApiError::UnknownOperation | ApiError::RequestTooLarge(_) => "Message",
+            ApiError::Serialization(_)
+            | ApiError::UnknownOperation
+            | ApiError::RequestTooLarge(_) => "Message",
             _ => "message",
         }
     }
@@ -78,7 +86,10 @@ impl ApiError {
         if !matches!(self, ApiError::UnknownOperation) && !msg.is_empty() {
             map.insert(self.message_key().into(), msg.into());
         }
-        if let ApiError::ConditionalCheckFailed { item: Some(item), .. } = self {
+        if let ApiError::ConditionalCheckFailed {
+            item: Some(item), ..
+        } = self
+        {
             if let Ok(v) = serde_json::to_value(item) {
                 map.insert("Item".into(), v);
             }
@@ -104,7 +115,9 @@ impl Violations {
             Some(v) => format!("Value '{v}'"),
             None => "Value null".to_owned(),
         };
-        self.0.push(format!("{v} at '{path}' failed to satisfy constraint: {constraint}"));
+        self.0.push(format!(
+            "{v} at '{path}' failed to satisfy constraint: {constraint}"
+        ));
     }
 
     pub fn not_null<T>(&mut self, v: &Option<T>, path: &str) {
@@ -120,7 +133,10 @@ impl Violations {
                 self.add(
                     Some(v),
                     path,
-                    &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")),
+                    &format!(
+                        "Member must satisfy enum value set: [{}]",
+                        allowed.join(", ")
+                    ),
                 );
             }
         }
@@ -129,7 +145,11 @@ impl Violations {
     pub fn min(&mut self, v: Option<i64>, path: &str, min: i64) {
         if let Some(v) = v {
             if v < min {
-                self.add(Some(&v.to_string()), path, &format!("Member must have value greater than or equal to {min}"));
+                self.add(
+                    Some(&v.to_string()),
+                    path,
+                    &format!("Member must have value greater than or equal to {min}"),
+                );
             }
         }
     }
@@ -137,7 +157,11 @@ impl Violations {
     pub fn max(&mut self, v: Option<i64>, path: &str, max: i64) {
         if let Some(v) = v {
             if v > max {
-                self.add(Some(&v.to_string()), path, &format!("Member must have value less than or equal to {max}"));
+                self.add(
+                    Some(&v.to_string()),
+                    path,
+                    &format!("Member must have value less than or equal to {max}"),
+                );
             }
         }
     }
@@ -146,15 +170,25 @@ impl Violations {
     pub fn table_name(&mut self, name: &Option<String>, path: &str) {
         match name {
             None => self.not_null(name, path),
-            Some(n) if n.is_empty() => {
-                self.add(Some(n), path, "Member must have length greater than or equal to 1")
-            }
+            Some(n) if n.is_empty() => self.add(
+                Some(n),
+                path,
+                "Member must have length greater than or equal to 1",
+            ),
             Some(n) => {
                 if !valid_name_chars(n) {
-                    self.add(Some(n), path, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+                    self.add(
+                        Some(n),
+                        path,
+                        "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+                    );
                 }
                 if n.len() > 255 {
-                    self.add(Some(n), path, "Member must have length less than or equal to 255");
+                    self.add(
+                        Some(n),
+                        path,
+                        "Member must have length less than or equal to 255",
+                    );
                 }
             }
         }
@@ -163,13 +197,25 @@ impl Violations {
     /// A table or index name being created (length 3..=255, pattern).
     pub fn new_name(&mut self, name: &str, path: &str, max: usize) {
         if !valid_name_chars(name) {
-            self.add(Some(name), path, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+            self.add(
+                Some(name),
+                path,
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            );
         }
         if name.len() < 3 {
-            self.add(Some(name), path, "Member must have length greater than or equal to 3");
+            self.add(
+                Some(name),
+                path,
+                "Member must have length greater than or equal to 3",
+            );
         }
         if name.len() > max {
-            self.add(Some(name), path, &format!("Member must have length less than or equal to {max}"));
+            self.add(
+                Some(name),
+                path,
+                &format!("Member must have length less than or equal to {max}"),
+            );
         }
     }
 
@@ -195,5 +241,7 @@ impl Violations {
 
 /// `[a-zA-Z0-9_.-]+`
 pub fn valid_name_chars(n: &str) -> bool {
-    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
 }

@@ -22,8 +22,13 @@ pub fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError>
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
         if let Some(i) = text.find(ferrodyn_types::value::VALIDATION_MARKER) {
-            let msg = text.get(i + ferrodyn_types::value::VALIDATION_MARKER.len()..).unwrap_or("");
-            let msg = msg.rfind(" at line ").and_then(|j| msg.get(..j)).unwrap_or(msg);
+            let msg = text
+                .get(i + ferrodyn_types::value::VALIDATION_MARKER.len()..)
+                .unwrap_or("");
+            let msg = msg
+                .rfind(" at line ")
+                .and_then(|j| msg.get(..j))
+                .unwrap_or(msg);
             return ApiError::Validation(msg.to_owned());
         }
         ApiError::Serialization(coral_message(&e))
@@ -58,13 +63,19 @@ fn coral_message(e: &serde_json::Error) -> String {
     let expected = rest.split(", expected ").nth(1).unwrap_or("");
     let target = if expected.starts_with("a string") {
         "String"
-    } else if expected.starts_with("i64") || expected.starts_with("u64") || expected.starts_with("i32") {
+    } else if expected.starts_with("i64")
+        || expected.starts_with("u64")
+        || expected.starts_with("i32")
+    {
         "Long"
     } else if expected.starts_with("a boolean") {
         "Boolean"
     } else if expected.starts_with("a sequence") {
         "List"
-    } else if expected.starts_with("a map") || expected.starts_with("struct") || expected.contains("AttributeValue") {
+    } else if expected.starts_with("a map")
+        || expected.starts_with("struct")
+        || expected.contains("AttributeValue")
+    {
         "Structure"
     } else {
         return String::new();
@@ -73,7 +84,12 @@ fn coral_message(e: &serde_json::Error) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
 mod tests {
     use super::*;
     use model::PutItemInput;
@@ -81,12 +97,24 @@ mod tests {
     #[test]
     fn decoding_errors() {
         let e = decode::<PutItemInput>(br#"{"TableName": 5}"#).unwrap_err();
-        assert_eq!(e, ApiError::Serialization("NUMBER_VALUE cannot be converted to String".into()));
-        assert_eq!(decode::<PutItemInput>(b"{nope").unwrap_err(), ApiError::Serialization(String::new()));
-        let e = decode::<PutItemInput>(br#"{"TableName":"t","Item":{"a":{"N":"x1"}}}"#).unwrap_err();
-        assert_eq!(e, ApiError::Validation("The parameter cannot be converted to a numeric value: x1".into()));
+        assert_eq!(
+            e,
+            ApiError::Serialization("NUMBER_VALUE cannot be converted to String".into())
+        );
+        assert_eq!(
+            decode::<PutItemInput>(b"{nope").unwrap_err(),
+            ApiError::Serialization(String::new())
+        );
+        let e =
+            decode::<PutItemInput>(br#"{"TableName":"t","Item":{"a":{"N":"x1"}}}"#).unwrap_err();
+        assert_eq!(
+            e,
+            ApiError::Validation("The parameter cannot be converted to a numeric value: x1".into())
+        );
         let e = decode::<PutItemInput>(br#"{"TableName":"t","Item":{"a":{}}}"#).unwrap_err();
-        assert!(matches!(e, ApiError::Validation(m) if m.starts_with("Supplied AttributeValue is empty")));
+        assert!(
+            matches!(e, ApiError::Validation(m) if m.starts_with("Supplied AttributeValue is empty"))
+        );
         let ok = decode::<PutItemInput>(b"").unwrap();
         assert!(ok.table_name.is_none());
     }
@@ -102,6 +130,10 @@ mod tests {
         let mut v = Violations::new();
         v.enumeration(Some("X"), "returnValues", &["NONE", "ALL_OLD"]);
         v.not_null::<()>(&None, "key");
-        assert!(v.into_result().unwrap_err().to_string().starts_with("2 validation errors detected: Value 'X'"));
+        assert!(v
+            .into_result()
+            .unwrap_err()
+            .to_string()
+            .starts_with("2 validation errors detected: Value 'X'"));
     }
 }

@@ -351,6 +351,7 @@ pub struct ConsumedCapacity {
 #[serde(rename_all = "PascalCase")]
 pub struct ItemCollectionMetrics {
     pub item_collection_key: Item,
+    #[serde(rename = "SizeEstimateRangeGB")]
     pub size_estimate_range_gb: Vec<f64>,
 }
 

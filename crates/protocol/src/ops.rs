@@ -73,8 +73,14 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(Operation::from_target("DynamoDB_20120810.PutItem"), Some(Operation::PutItem));
-        assert_eq!(Operation::from_target("DynamoDBStreams_20120810.GetRecords"), Some(Operation::GetRecords));
+        assert_eq!(
+            Operation::from_target("DynamoDB_20120810.PutItem"),
+            Some(Operation::PutItem)
+        );
+        assert_eq!(
+            Operation::from_target("DynamoDBStreams_20120810.GetRecords"),
+            Some(Operation::GetRecords)
+        );
         assert_eq!(Operation::from_target("DynamoDB_20120810.GetRecords"), None);
         assert_eq!(Operation::from_target("DynamoDB_20120810.Nope"), None);
         assert_eq!(Operation::from_target("PutItem"), None);

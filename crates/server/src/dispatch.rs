@@ -11,7 +11,12 @@ fn json<T: Serialize>(r: Result<T, ApiError>) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(&v).map_err(|e| ApiError::InternalServerError(e.to_string()))
 }
 
-pub async fn dispatch(engine: &Engine, op: Operation, body: &[u8], host: &str) -> Result<Vec<u8>, ApiError> {
+pub async fn dispatch(
+    engine: &Engine,
+    op: Operation,
+    body: &[u8],
+    host: &str,
+) -> Result<Vec<u8>, ApiError> {
     use Operation::*;
     match op {
         CreateTable => json(engine.create_table(decode(body)?).await),
@@ -29,21 +34,54 @@ pub async fn dispatch(engine: &Engine, op: Operation, body: &[u8], host: &str) -
         DescribeEndpoints => json(Ok(engine.describe_endpoints(host))),
         DescribeLimits => json(Ok(engine.describe_limits())),
         // Planned: see docs/compatibility.md for the issue that brings each.
-        BatchExecuteStatement | BatchGetItem | BatchWriteItem | CreateBackup | DeleteBackup
-        | DescribeBackup | DescribeContinuousBackups | DescribeExport | DescribeImport
-        | DescribeTimeToLive | ExecuteStatement | ExecuteTransaction | ExportTableToPointInTime
-        | ImportTable | ListBackups | ListExports | ListImports | Query
-        | RestoreTableFromBackup | RestoreTableToPointInTime | Scan
-        | TransactGetItems | TransactWriteItems | UpdateContinuousBackups
-        | UpdateTimeToLive | DescribeStream | GetRecords | GetShardIterator | ListStreams
-        | GetResourcePolicy | PutResourcePolicy | DeleteResourcePolicy => Err(ApiError::UnknownOperation),
+        BatchExecuteStatement
+        | BatchGetItem
+        | BatchWriteItem
+        | CreateBackup
+        | DeleteBackup
+        | DescribeBackup
+        | DescribeContinuousBackups
+        | DescribeExport
+        | DescribeImport
+        | DescribeTimeToLive
+        | ExecuteStatement
+        | ExecuteTransaction
+        | ExportTableToPointInTime
+        | ImportTable
+        | ListBackups
+        | ListExports
+        | ListImports
+        | Query
+        | RestoreTableFromBackup
+        | RestoreTableToPointInTime
+        | Scan
+        | TransactGetItems
+        | TransactWriteItems
+        | UpdateContinuousBackups
+        | UpdateTimeToLive
+        | DescribeStream
+        | GetRecords
+        | GetShardIterator
+        | ListStreams
+        | GetResourcePolicy
+        | PutResourcePolicy
+        | DeleteResourcePolicy => Err(ApiError::UnknownOperation),
         // No local meaning: global tables, Kinesis destinations, contributor insights,
         // replica auto scaling.
-        CreateGlobalTable | DescribeGlobalTable | DescribeGlobalTableSettings | ListGlobalTables
-        | UpdateGlobalTable | UpdateGlobalTableSettings | DescribeKinesisStreamingDestination
-        | DisableKinesisStreamingDestination | EnableKinesisStreamingDestination
-        | UpdateKinesisStreamingDestination | DescribeContributorInsights
-        | ListContributorInsights | UpdateContributorInsights | DescribeTableReplicaAutoScaling
+        CreateGlobalTable
+        | DescribeGlobalTable
+        | DescribeGlobalTableSettings
+        | ListGlobalTables
+        | UpdateGlobalTable
+        | UpdateGlobalTableSettings
+        | DescribeKinesisStreamingDestination
+        | DisableKinesisStreamingDestination
+        | EnableKinesisStreamingDestination
+        | UpdateKinesisStreamingDestination
+        | DescribeContributorInsights
+        | ListContributorInsights
+        | UpdateContributorInsights
+        | DescribeTableReplicaAutoScaling
         | UpdateTableReplicaAutoScaling => Err(ApiError::UnknownOperation),
     }
 }

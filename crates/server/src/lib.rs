@@ -37,7 +37,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body: DEFAULT_MAX_BODY, cors_origin: None }
+        ServerConfig {
+            max_body: DEFAULT_MAX_BODY,
+            cors_origin: None,
+        }
     }
 }
 
@@ -56,7 +59,10 @@ struct RequestIds {
 impl RequestIds {
     fn new() -> Self {
         let u = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-        RequestIds { prefix: u, next: AtomicU64::new(1) }
+        RequestIds {
+            prefix: u,
+            next: AtomicU64::new(1),
+        }
     }
 
     fn next(&self) -> String {
@@ -72,7 +78,11 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let shared = Arc::new(Shared { engine, config, ids: RequestIds::new() });
+    let shared = Arc::new(Shared {
+        engine,
+        config,
+        ids: RequestIds::new(),
+    });
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.keep_alive(true).max_buf_size(1 << 20);
@@ -126,12 +136,20 @@ fn cors(shared: &Shared, resp: &mut Response<Full<Bytes>>) {
     );
 }
 
-fn respond(shared: &Shared, status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
+fn respond(
+    shared: &Shared,
+    status: StatusCode,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let crc = crc32fast::hash(&body);
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v);
     }
@@ -151,8 +169,14 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         Method::OPTIONS => return preflight(&shared, &req),
         Method::GET => {
             // Health check, as DynamoDB answers `GET /`.
-            let mut r = respond(&shared, StatusCode::OK, b"healthy: ferrodyn".to_vec(), &request_id);
-            r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            let mut r = respond(
+                &shared,
+                StatusCode::OK,
+                b"healthy: ferrodyn".to_vec(),
+                &request_id,
+            );
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             return r;
         }
         Method::POST => {}
@@ -161,10 +185,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         }
     }
     let headers = req.headers().clone();
-    let body = match Limited::new(req.into_body(), shared.config.max_body).collect().await {
+    let body = match Limited::new(req.into_body(), shared.config.max_body)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let err = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            let err = if e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 ApiError::RequestTooLarge(format!(
                     "Request size exceeded {} bytes",
                     shared.config.max_body
@@ -208,7 +238,9 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             tracing::error!(op = op.name(), request_id, error = %join, "request handler panicked");
             error(
                 &shared,
-                &ApiError::InternalServerError(format!("Internal server error (request id {request_id})")),
+                &ApiError::InternalServerError(format!(
+                    "Internal server error (request id {request_id})"
+                )),
                 &request_id,
             )
         }
@@ -218,7 +250,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
 fn preflight(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::new()));
     let h = resp.headers_mut();
-    h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
     let allow = req
         .headers()
         .get("access-control-request-headers")

@@ -32,16 +32,24 @@ impl FjallBackend {
     /// Open (or create) a database in `path`.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
         std::fs::create_dir_all(path).map_err(io)?;
-        let db = Database::builder(path).cache_size(cache_bytes).open().map_err(io)?;
+        let db = Database::builder(path)
+            .cache_size(cache_bytes)
+            .open()
+            .map_err(io)?;
         let mut keyspaces = HashMap::new();
         for name in db.list_keyspace_names() {
             let name: &str = &name;
             if let Some(ours) = name.strip_prefix(PREFIX) {
-                let ks = db.keyspace(name, KeyspaceCreateOptions::default).map_err(io)?;
+                let ks = db
+                    .keyspace(name, KeyspaceCreateOptions::default)
+                    .map_err(io)?;
                 keyspaces.insert(ours.to_owned(), ks);
             }
         }
-        Ok(FjallBackend { db, keyspaces: RwLock::new(keyspaces) })
+        Ok(FjallBackend {
+            db,
+            keyspaces: RwLock::new(keyspaces),
+        })
     }
 
     fn handle(&self, ks: &str) -> Result<Keyspace> {
@@ -121,7 +129,10 @@ impl Backend for FjallBackend {
         if full.is_empty() || full.len() > 255 {
             return Err(StorageError::Io(format!("invalid keyspace name {ks:?}")));
         }
-        let h = self.db.keyspace(&full, KeyspaceCreateOptions::default).map_err(io)?;
+        let h = self
+            .db
+            .keyspace(&full, KeyspaceCreateOptions::default)
+            .map_err(io)?;
         map.insert(ks.to_owned(), h);
         Ok(())
     }
@@ -135,11 +146,20 @@ impl Backend for FjallBackend {
     }
 
     fn keyspaces(&self) -> Result<Vec<String>> {
-        Ok(self.keyspaces.read().map_err(poisoned)?.keys().cloned().collect())
+        Ok(self
+            .keyspaces
+            .read()
+            .map_err(poisoned)?
+            .keys()
+            .cloned()
+            .collect())
     }
 
     fn snapshot(&self) -> Result<Box<dyn ReadView + '_>> {
-        Ok(Box::new(View { backend: self, snap: self.db.snapshot() }))
+        Ok(Box::new(View {
+            backend: self,
+            snap: self.db.snapshot(),
+        }))
     }
 
     fn commit(&self, ops: &[Op], durability: Durability) -> Result<()> {
@@ -150,12 +170,17 @@ impl Backend for FjallBackend {
         let mut batch = self.db.batch().durability(Some(mode));
         {
             let map = self.keyspaces.read().map_err(poisoned)?;
-            let find = |ks: &str| map.get(ks).ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()));
+            let find = |ks: &str| {
+                map.get(ks)
+                    .ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()))
+            };
             for op in ops {
                 let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
                 ferrodyn_storage::check_key(key)?;
                 match op {
-                    Op::Put { ks, key, value } => batch.insert(find(ks)?, key.as_slice(), value.as_slice()),
+                    Op::Put { ks, key, value } => {
+                        batch.insert(find(ks)?, key.as_slice(), value.as_slice())
+                    }
                     Op::Delete { ks, key } => batch.remove(find(ks)?, key.as_slice()),
                 }
             }
@@ -169,7 +194,12 @@ impl Backend for FjallBackend {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
 mod tests {
     use std::sync::{Arc, Mutex};
 
@@ -193,12 +223,22 @@ mod tests {
             let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
             b.create_keyspace("t1").unwrap();
             b.create_keyspace("gone").unwrap();
-            b.commit(&[Op::Put { ks: "t1".into(), key: b"k".to_vec(), value: b"v".to_vec() }], Durability::Fsync)
-                .unwrap();
+            b.commit(
+                &[Op::Put {
+                    ks: "t1".into(),
+                    key: b"k".to_vec(),
+                    value: b"v".to_vec(),
+                }],
+                Durability::Fsync,
+            )
+            .unwrap();
             b.drop_keyspace("gone").unwrap();
         }
         let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
         assert_eq!(b.keyspaces().unwrap(), vec!["t1".to_string()]);
-        assert_eq!(b.snapshot().unwrap().get("t1", b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(
+            b.snapshot().unwrap().get("t1", b"k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
     }
 }

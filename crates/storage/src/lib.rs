@@ -48,7 +48,10 @@ pub const MAX_KEY_LEN: usize = 65535;
 /// Check a key against the seam's limits.
 pub fn check_key(key: &[u8]) -> Result<()> {
     if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(StorageError::Io(format!("invalid key length {}", key.len())));
+        return Err(StorageError::Io(format!(
+            "invalid key length {}",
+            key.len()
+        )));
     }
     Ok(())
 }
@@ -56,8 +59,15 @@ pub fn check_key(key: &[u8]) -> Result<()> {
 /// One write of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Put { ks: String, key: Vec<u8>, value: Vec<u8> },
-    Delete { ks: String, key: Vec<u8> },
+    Put {
+        ks: String,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        ks: String,
+        key: Vec<u8>,
+    },
 }
 
 /// Range scans call this for every entry, in order; returning `false` stops the scan.

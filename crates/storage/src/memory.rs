@@ -21,7 +21,9 @@ impl MemoryBackend {
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, HashMap<String, Keyspace>>> {
-        self.data.read().map_err(|_| StorageError::Io("poisoned lock".into()))
+        self.data
+            .read()
+            .map_err(|_| StorageError::Io("poisoned lock".into()))
     }
 }
 
@@ -29,7 +31,9 @@ struct View<'a>(RwLockReadGuard<'a, HashMap<String, Keyspace>>);
 
 impl View<'_> {
     fn ks(&self, ks: &str) -> Result<&Keyspace> {
-        self.0.get(ks).ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()))
+        self.0
+            .get(ks)
+            .ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()))
     }
 }
 
@@ -72,8 +76,9 @@ impl ReadView for View<'_> {
 pub(crate) fn valid_range(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
     match (start, end) {
         (Bound::Included(s), Bound::Included(e)) => s <= e,
-        (Bound::Included(s), Bound::Excluded(e))
-        | (Bound::Excluded(s), Bound::Included(e)) => s < e,
+        (Bound::Included(s), Bound::Excluded(e)) | (Bound::Excluded(s), Bound::Included(e)) => {
+            s < e
+        }
         (Bound::Excluded(s), Bound::Excluded(e)) => s < e,
         _ => true,
     }
@@ -85,13 +90,19 @@ impl Backend for MemoryBackend {
     }
 
     fn create_keyspace(&self, ks: &str) -> Result<()> {
-        let mut data = self.data.write().map_err(|_| StorageError::Io("poisoned lock".into()))?;
+        let mut data = self
+            .data
+            .write()
+            .map_err(|_| StorageError::Io("poisoned lock".into()))?;
         data.entry(ks.to_owned()).or_default();
         Ok(())
     }
 
     fn drop_keyspace(&self, ks: &str) -> Result<()> {
-        let mut data = self.data.write().map_err(|_| StorageError::Io("poisoned lock".into()))?;
+        let mut data = self
+            .data
+            .write()
+            .map_err(|_| StorageError::Io("poisoned lock".into()))?;
         data.remove(ks);
         Ok(())
     }
@@ -105,7 +116,10 @@ impl Backend for MemoryBackend {
     }
 
     fn commit(&self, ops: &[Op], _durability: Durability) -> Result<()> {
-        let mut data = self.data.write().map_err(|_| StorageError::Io("poisoned lock".into()))?;
+        let mut data = self
+            .data
+            .write()
+            .map_err(|_| StorageError::Io("poisoned lock".into()))?;
         // Check first, then apply: a batch naming a missing keyspace changes nothing.
         for op in ops {
             let ks = match op {

@@ -36,7 +36,11 @@ pub struct Tx<'a> {
 
 impl<'a> Tx<'a> {
     fn new(view: &'a dyn ReadView, group: &'a Overlay) -> Self {
-        Tx { view, group, own: Overlay::new() }
+        Tx {
+            view,
+            group,
+            own: Overlay::new(),
+        }
     }
 
     /// The current value under `key`.
@@ -50,7 +54,10 @@ impl<'a> Tx<'a> {
     }
 
     pub fn put(&mut self, ks: &str, key: Vec<u8>, value: Vec<u8>) {
-        self.own.entry(ks.to_owned()).or_default().insert(key, Some(value));
+        self.own
+            .entry(ks.to_owned())
+            .or_default()
+            .insert(key, Some(value));
     }
 
     pub fn delete(&mut self, ks: &str, key: Vec<u8>) {
@@ -101,7 +108,9 @@ where
             (_, Some(Err(e))) => Err(e),
             (Ok(()), Some(Ok(r))) => Ok(r),
             (Err(e), Some(Ok(_))) => Err(E::from(e)),
-            (_, None) => Err(E::from(StorageError::Aborted("transaction panicked".into()))),
+            (_, None) => Err(E::from(StorageError::Aborted(
+                "transaction panicked".into(),
+            ))),
         };
         // The caller may have gone away (client disconnected); nothing to do then.
         let _ = self.reply.send(msg);
@@ -144,8 +153,14 @@ impl Store {
         E: From<StorageError> + Send + 'static,
     {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        let job = Box::new(TxJob { f, out: None, reply });
-        self.queue.send(job).map_err(|_| E::from(StorageError::Closed))?;
+        let job = Box::new(TxJob {
+            f,
+            out: None,
+            reply,
+        });
+        self.queue
+            .send(job)
+            .map_err(|_| E::from(StorageError::Closed))?;
         match rx.await {
             Ok(r) => r,
             Err(_) => Err(E::from(StorageError::Closed)),
@@ -173,7 +188,11 @@ fn writer(backend: Arc<dyn Backend>, rx: mpsc::Receiver<Box<dyn Job>>, durabilit
     }
 }
 
-fn run_group(backend: &dyn Backend, jobs: &mut [Box<dyn Job>], durability: Durability) -> Result<()> {
+fn run_group(
+    backend: &dyn Backend,
+    jobs: &mut [Box<dyn Job>],
+    durability: Durability,
+) -> Result<()> {
     let mut group = Overlay::new();
     {
         let view = backend.snapshot()?;
@@ -192,8 +211,15 @@ fn run_group(backend: &dyn Backend, jobs: &mut [Box<dyn Job>], durability: Durab
         .into_iter()
         .flat_map(|(ks, writes)| {
             writes.into_iter().map(move |(key, v)| match v {
-                Some(value) => Op::Put { ks: ks.clone(), key, value },
-                None => Op::Delete { ks: ks.clone(), key },
+                Some(value) => Op::Put {
+                    ks: ks.clone(),
+                    key,
+                    value,
+                },
+                None => Op::Delete {
+                    ks: ks.clone(),
+                    key,
+                },
             })
         })
         .collect();
@@ -204,14 +230,20 @@ fn run_group(backend: &dyn Backend, jobs: &mut [Box<dyn Job>], durability: Durab
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
 mod tests {
     use super::*;
     use crate::memory::MemoryBackend;
 
     #[tokio::test]
     async fn transactions_serialize_and_abort_cleanly() {
-        let store = Arc::new(Store::new(Arc::new(MemoryBackend::new()), Durability::Fsync).unwrap());
+        let store =
+            Arc::new(Store::new(Arc::new(MemoryBackend::new()), Durability::Fsync).unwrap());
         store.backend().create_keyspace("c").unwrap();
         let mut handles = Vec::new();
         for _ in 0..50 {

@@ -151,7 +151,10 @@ impl<'a> Reader<'a> {
     fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.varint()?;
         let end = self.pos.checked_add(n).ok_or(DecodeError("bad length"))?;
-        let s = self.buf.get(self.pos..end).ok_or(DecodeError("truncated"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError("truncated"))?;
         self.pos = end;
         Ok(s)
     }
@@ -216,7 +219,11 @@ impl<'a> Reader<'a> {
             T_M => AttributeValue::M(self.map(depth)?),
             T_L => {
                 let n = self.count()?;
-                AttributeValue::L((0..n).map(|_| self.value(depth + 1)).collect::<Result<_, _>>()?)
+                AttributeValue::L(
+                    (0..n)
+                        .map(|_| self.value(depth + 1))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             T_NULL => AttributeValue::Null,
             T_FALSE => AttributeValue::Bool(false),
@@ -227,7 +234,12 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
 mod tests {
     use super::*;
 
@@ -251,8 +263,14 @@ mod tests {
         let mut item = Item::new();
         item.insert("k".into(), AttributeValue::S("v".into()));
         item.insert("t".into(), AttributeValue::Bool(true));
-        assert_eq!(encode_item(&item), vec![1, 2, 1, b'k', T_S, 1, b'v', 1, b't', T_TRUE]);
-        assert_eq!(decode_item(&[1, 2, 1, b'k', T_S, 1, b'v', 1, b't', T_TRUE]).unwrap(), item);
+        assert_eq!(
+            encode_item(&item),
+            vec![1, 2, 1, b'k', T_S, 1, b'v', 1, b't', T_TRUE]
+        );
+        assert_eq!(
+            decode_item(&[1, 2, 1, b'k', T_S, 1, b'v', 1, b't', T_TRUE]).unwrap(),
+            item
+        );
     }
 
     #[test]

@@ -75,15 +75,26 @@ impl KeySchema {
     }
 }
 
-fn check<'a>(attr: &KeyAttr, v: Option<&'a AttributeValue>) -> Result<&'a AttributeValue, KeyError> {
+fn check<'a>(
+    attr: &KeyAttr,
+    v: Option<&'a AttributeValue>,
+) -> Result<&'a AttributeValue, KeyError> {
     let v = v.ok_or_else(|| KeyError::Missing(attr.name.clone()))?;
     match (attr.ty, v) {
-        (ScalarType::S, AttributeValue::S(s)) if s.is_empty() => Err(KeyError::Empty(attr.name.clone())),
-        (ScalarType::B, AttributeValue::B(b)) if b.is_empty() => Err(KeyError::Empty(attr.name.clone())),
+        (ScalarType::S, AttributeValue::S(s)) if s.is_empty() => {
+            Err(KeyError::Empty(attr.name.clone()))
+        }
+        (ScalarType::B, AttributeValue::B(b)) if b.is_empty() => {
+            Err(KeyError::Empty(attr.name.clone()))
+        }
         (ScalarType::S, AttributeValue::S(_))
         | (ScalarType::N, AttributeValue::N(_))
         | (ScalarType::B, AttributeValue::B(_)) => Ok(v),
-        _ => Err(KeyError::WrongType(attr.name.clone(), attr.ty, v.type_name())),
+        _ => Err(KeyError::WrongType(
+            attr.name.clone(),
+            attr.ty,
+            v.type_name(),
+        )),
     }
 }
 
@@ -119,15 +130,26 @@ pub fn fnv1a32(b: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
 mod tests {
     use super::*;
     use crate::number::Number;
 
     fn schema(range: Option<ScalarType>) -> KeySchema {
         KeySchema {
-            hash: KeyAttr { name: "pk".into(), ty: ScalarType::S },
-            range: range.map(|ty| KeyAttr { name: "sk".into(), ty }),
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: ScalarType::S,
+            },
+            range: range.map(|ty| KeyAttr {
+                name: "sk".into(),
+                ty,
+            }),
         }
     }
 
@@ -141,10 +163,15 @@ mod tests {
     #[test]
     fn sort_order_within_partition() {
         let s = schema(Some(ScalarType::N));
-        let nums = ["-100", "-1.5", "-1", "0", "0.001", "1", "1.5", "2", "10", "1e20"];
+        let nums = [
+            "-100", "-1.5", "-1", "0", "0.001", "1", "1.5", "2", "10", "1e20",
+        ];
         let keys: Vec<Vec<u8>> = nums
             .iter()
-            .map(|n| s.encode_item_key(&item("p", AttributeValue::N(Number::parse(n).unwrap()))).unwrap())
+            .map(|n| {
+                s.encode_item_key(&item("p", AttributeValue::N(Number::parse(n).unwrap())))
+                    .unwrap()
+            })
             .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
         let s = schema(Some(ScalarType::S));
@@ -152,7 +179,10 @@ mod tests {
         let keys: Vec<Vec<u8>> = strs
             .iter()
             .skip(1)
-            .map(|x| s.encode_item_key(&item("p", AttributeValue::S((*x).into()))).unwrap())
+            .map(|x| {
+                s.encode_item_key(&item("p", AttributeValue::S((*x).into())))
+                    .unwrap()
+            })
             .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
     }
@@ -161,11 +191,21 @@ mod tests {
     fn partition_prefix_free() {
         // ("a", "\0b") and ("a\0", "b") must differ.
         let s = KeySchema {
-            hash: KeyAttr { name: "pk".into(), ty: ScalarType::S },
-            range: Some(KeyAttr { name: "sk".into(), ty: ScalarType::S }),
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: ScalarType::S,
+            },
+            range: Some(KeyAttr {
+                name: "sk".into(),
+                ty: ScalarType::S,
+            }),
         };
-        let a = s.encode_item_key(&item("a", AttributeValue::S("\u{0}b".into()))).unwrap();
-        let b = s.encode_item_key(&item("a\u{0}", AttributeValue::S("b".into()))).unwrap();
+        let a = s
+            .encode_item_key(&item("a", AttributeValue::S("\u{0}b".into())))
+            .unwrap();
+        let b = s
+            .encode_item_key(&item("a\u{0}", AttributeValue::S("b".into())))
+            .unwrap();
         assert_ne!(a, b);
     }
 
@@ -173,7 +213,9 @@ mod tests {
     #[test]
     fn version_1_fixture() {
         let s = schema(None);
-        let k = s.encode_item_key(&item("ab", AttributeValue::Null)).unwrap();
+        let k = s
+            .encode_item_key(&item("ab", AttributeValue::Null))
+            .unwrap();
         let body = [b'a', b'b', 0, 1];
         let mut want = fnv1a32(&body).to_be_bytes().to_vec();
         want.extend_from_slice(&body);
@@ -187,7 +229,10 @@ mod tests {
             s.encode_item_key(&item("p", AttributeValue::S("x".into()))),
             Err(KeyError::WrongType("sk".into(), ScalarType::N, "S"))
         );
-        assert_eq!(s.encode_item_key(&Item::new()), Err(KeyError::Missing("pk".into())));
+        assert_eq!(
+            s.encode_item_key(&Item::new()),
+            Err(KeyError::Missing("pk".into()))
+        );
         assert_eq!(
             s.encode_item_key(&item("", AttributeValue::N(Number::ZERO))),
             Err(KeyError::Empty("pk".into()))

@@ -98,10 +98,7 @@ impl AttributeValue {
             AttributeValue::Ns(v) => v.iter().map(Number::size_bytes).sum(),
             AttributeValue::Bs(v) => v.iter().map(Vec::len).sum(),
             AttributeValue::M(m) => {
-                3 + m
-                    .iter()
-                    .map(|(k, v)| k.len() + v.size() + 1)
-                    .sum::<usize>()
+                3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>()
             }
             AttributeValue::L(l) => 3 + l.iter().map(|v| v.size() + 1).sum::<usize>(),
             AttributeValue::Null | AttributeValue::Bool(_) => 1,
@@ -319,7 +316,12 @@ impl<'de> Deserialize<'de> for AttributeValue {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
 mod tests {
     use super::*;
 
@@ -339,11 +341,21 @@ mod tests {
     #[test]
     fn validation_vs_serialization() {
         assert!(parse(r#"{}"#).unwrap_err().contains(VALIDATION_MARKER));
-        assert!(parse(r#"{"S":"a","N":"1"}"#).unwrap_err().contains("more than one"));
-        assert!(parse(r#"{"SS":[]}"#).unwrap_err().contains("may not be empty"));
-        assert!(parse(r#"{"SS":["a","a"]}"#).unwrap_err().contains("duplicates"));
-        assert!(parse(r#"{"NS":["1","1.0"]}"#).unwrap_err().contains("duplicates"));
-        assert!(parse(r#"{"N":"abc"}"#).unwrap_err().contains(VALIDATION_MARKER));
+        assert!(parse(r#"{"S":"a","N":"1"}"#)
+            .unwrap_err()
+            .contains("more than one"));
+        assert!(parse(r#"{"SS":[]}"#)
+            .unwrap_err()
+            .contains("may not be empty"));
+        assert!(parse(r#"{"SS":["a","a"]}"#)
+            .unwrap_err()
+            .contains("duplicates"));
+        assert!(parse(r#"{"NS":["1","1.0"]}"#)
+            .unwrap_err()
+            .contains("duplicates"));
+        assert!(parse(r#"{"N":"abc"}"#)
+            .unwrap_err()
+            .contains(VALIDATION_MARKER));
         // wrong JSON type: a shape error, no marker
         assert!(!parse(r#"{"S":5}"#).unwrap_err().contains(VALIDATION_MARKER));
         assert!(!parse(r#"[]"#).unwrap_err().contains(VALIDATION_MARKER));

@@ -42,8 +42,16 @@ fn common_violations(
     v.table_name(table, "tableName");
     v.enumeration(rcc.as_deref(), "returnConsumedCapacity", RETURN_CAPACITY);
     v.enumeration(rv.as_deref(), "returnValues", RETURN_VALUES);
-    v.enumeration(ricm.as_deref(), "returnItemCollectionMetrics", RETURN_METRICS);
-    v.enumeration(rvoccf.as_deref(), "returnValuesOnConditionCheckFailure", RETURN_ON_FAILURE);
+    v.enumeration(
+        ricm.as_deref(),
+        "returnItemCollectionMetrics",
+        RETURN_METRICS,
+    );
+    v.enumeration(
+        rvoccf.as_deref(),
+        "returnValuesOnConditionCheckFailure",
+        RETURN_ON_FAILURE,
+    );
 }
 
 /// Expression parameters need the expression language (the `expr` crate, next on the
@@ -95,9 +103,10 @@ fn unsupported(what: &str) -> ApiError {
 fn item_key_error(e: KeyError) -> ApiError {
     match e {
         KeyError::Missing(n) => invalid(format!("Missing the key {n} in the item")),
-        KeyError::WrongType(n, want, got) => {
-            invalid(format!("Type mismatch for key {n} expected: {} actual: {got}", want.as_str()))
-        }
+        KeyError::WrongType(n, want, got) => invalid(format!(
+            "Type mismatch for key {n} expected: {} actual: {got}",
+            want.as_str()
+        )),
         KeyError::Empty(n) => empty_key(&n, "string"),
     }
 }
@@ -137,14 +146,22 @@ fn encode_key_param(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, ApiError> {
             Ok(k)
         }
         Err(KeyError::Empty(n)) => {
-            let what = if matches!(key.get(&n), Some(AttributeValue::B(_))) { "binary" } else { "string" };
+            let what = if matches!(key.get(&n), Some(AttributeValue::B(_))) {
+                "binary"
+            } else {
+                "string"
+            };
             Err(empty_key(&n, what))
         }
         Err(_) => Err(mismatch()),
     }
 }
 
-fn item_collection_metrics(meta: &TableMeta, mode: &Option<String>, item: &Item) -> Option<ItemCollectionMetrics> {
+fn item_collection_metrics(
+    meta: &TableMeta,
+    mode: &Option<String>,
+    item: &Item,
+) -> Option<ItemCollectionMetrics> {
     if mode.as_deref() != Some("SIZE") || !meta.has_lsi() {
         return None;
     }
@@ -152,7 +169,10 @@ fn item_collection_metrics(meta: &TableMeta, mode: &Option<String>, item: &Item)
     if let Some(v) = item.get(&meta.schema.hash.name) {
         key.insert(meta.schema.hash.name.clone(), v.clone());
     }
-    Some(ItemCollectionMetrics { item_collection_key: key, size_estimate_range_gb: vec![0.0, 1.0] })
+    Some(ItemCollectionMetrics {
+        item_collection_key: key,
+        size_estimate_range_gb: vec![0.0, 1.0],
+    })
 }
 
 /// What a write transaction saw and did.
@@ -165,7 +185,12 @@ impl Engine {
     /// Replace (or delete, if `new` is None) the item under `key` in one transaction,
     /// keeping the table statistics in step. `compute` gets the old item and returns the
     /// new one; it may run again, so it must be pure.
-    async fn write_item<F>(&self, meta: &Arc<TableMeta>, key: Vec<u8>, compute: F) -> Result<Written, ApiError>
+    async fn write_item<F>(
+        &self,
+        meta: &Arc<TableMeta>,
+        key: Vec<u8>,
+        compute: F,
+    ) -> Result<Written, ApiError>
     where
         F: Fn(Option<&Item>) -> Result<Option<Item>, ApiError> + Send + 'static,
     {
@@ -174,7 +199,10 @@ impl Engine {
         self.store
             .transact(move |tx| {
                 let old = match tx.get(&ks, &key)? {
-                    Some(bytes) => Some(decode_item(&bytes).map_err(|e| ApiError::InternalServerError(e.to_string()))?),
+                    Some(bytes) => Some(
+                        decode_item(&bytes)
+                            .map_err(|e| ApiError::InternalServerError(e.to_string()))?,
+                    ),
                     None => None,
                 };
                 let new = compute(old.as_ref())?;
@@ -217,8 +245,13 @@ impl Engine {
             input.expected.is_some(),
             &[],
         )?;
-        if !matches!(input.return_values.as_deref(), None | Some("NONE") | Some("ALL_OLD")) {
-            return Err(ApiError::validation("ReturnValues can only be ALL_OLD or NONE"));
+        if !matches!(
+            input.return_values.as_deref(),
+            None | Some("NONE") | Some("ALL_OLD")
+        ) {
+            return Err(ApiError::validation(
+                "ReturnValues can only be ALL_OLD or NONE",
+            ));
         }
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         let item = input.item.unwrap_or_default();
@@ -226,15 +259,23 @@ impl Engine {
         check_key_sizes(&meta.schema, &item)?;
         let size = item_size(&item);
         if size > MAX_ITEM_SIZE {
-            return Err(ApiError::validation("Item size has exceeded the maximum allowed size"));
+            return Err(ApiError::validation(
+                "Item size has exceeded the maximum allowed size",
+            ));
         }
         let metrics = item_collection_metrics(&meta, &input.return_item_collection_metrics, &item);
         let shared = Arc::new(item);
         let new = shared.clone();
-        let w = self.write_item(&meta, key, move |_| Ok(Some((*new).clone()))).await?;
+        let w = self
+            .write_item(&meta, key, move |_| Ok(Some((*new).clone())))
+            .await?;
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
         Ok(WriteItemOutput {
-            attributes: if input.return_values.as_deref() == Some("ALL_OLD") { w.old } else { None },
+            attributes: if input.return_values.as_deref() == Some("ALL_OLD") {
+                w.old
+            } else {
+                None
+            },
             consumed_capacity: consumed(
                 &meta.name,
                 write_units(size.max(old_size)),
@@ -247,11 +288,19 @@ impl Engine {
     pub async fn get_item(&self, input: GetItemInput) -> Result<GetItemOutput, ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
-        v.enumeration(input.return_consumed_capacity.as_deref(), "returnConsumedCapacity", RETURN_CAPACITY);
+        v.enumeration(
+            input.return_consumed_capacity.as_deref(),
+            "returnConsumedCapacity",
+            RETURN_CAPACITY,
+        );
         v.not_null(&input.key, "key");
         if let Some(a) = &input.attributes_to_get {
             if a.is_empty() {
-                v.add(Some("[]"), "attributesToGet", "Member must have length greater than or equal to 1");
+                v.add(
+                    Some("[]"),
+                    "attributesToGet",
+                    "Member must have length greater than or equal to 1",
+                );
             }
         }
         v.into_result()?;
@@ -281,7 +330,9 @@ impl Engine {
             view.get(&meta.keyspace, &key).map_err(storage_error)?
         };
         let item = match bytes {
-            Some(b) => Some(decode_item(&b).map_err(|e| ApiError::InternalServerError(e.to_string()))?),
+            Some(b) => {
+                Some(decode_item(&b).map_err(|e| ApiError::InternalServerError(e.to_string()))?)
+            }
             None => None,
         };
         let size = item.as_ref().map(item_size).unwrap_or(0);
@@ -321,8 +372,13 @@ impl Engine {
             input.expected.is_some(),
             &[],
         )?;
-        if !matches!(input.return_values.as_deref(), None | Some("NONE") | Some("ALL_OLD")) {
-            return Err(ApiError::validation("ReturnValues can only be ALL_OLD or NONE"));
+        if !matches!(
+            input.return_values.as_deref(),
+            None | Some("NONE") | Some("ALL_OLD")
+        ) {
+            return Err(ApiError::validation(
+                "ReturnValues can only be ALL_OLD or NONE",
+            ));
         }
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         let key_item = input.key.unwrap_or_default();
@@ -330,9 +386,21 @@ impl Engine {
         let w = self.write_item(&meta, key, |_| Ok(None)).await?;
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
         Ok(WriteItemOutput {
-            consumed_capacity: consumed(&meta.name, write_units(old_size), input.return_consumed_capacity.as_deref()),
-            item_collection_metrics: item_collection_metrics(&meta, &input.return_item_collection_metrics, &key_item),
-            attributes: if input.return_values.as_deref() == Some("ALL_OLD") { w.old } else { None },
+            consumed_capacity: consumed(
+                &meta.name,
+                write_units(old_size),
+                input.return_consumed_capacity.as_deref(),
+            ),
+            item_collection_metrics: item_collection_metrics(
+                &meta,
+                &input.return_item_collection_metrics,
+                &key_item,
+            ),
+            attributes: if input.return_values.as_deref() == Some("ALL_OLD") {
+                w.old
+            } else {
+                None
+            },
         })
     }
 
@@ -348,7 +416,11 @@ impl Engine {
         );
         v.not_null(&input.key, "key");
         for (name, u) in input.attribute_updates.iter().flatten() {
-            v.enumeration(u.action.as_deref(), &format!("attributeUpdates.{name}.member.action"), ATTRIBUTE_ACTIONS);
+            v.enumeration(
+                u.action.as_deref(),
+                &format!("attributeUpdates.{name}.member.action"),
+                ATTRIBUTE_ACTIONS,
+            );
         }
         v.into_result()?;
         if input.attribute_updates.is_some() && input.update_expression.is_some() {
@@ -366,21 +438,54 @@ impl Engine {
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         let key_item = input.key.clone().unwrap_or_default();
         let key = encode_key_param(&meta, &key_item)?;
-        let updates: Vec<(String, AttributeValueUpdate)> =
-            input.attribute_updates.clone().unwrap_or_default().into_iter().collect();
+        let updates: Vec<(String, AttributeValueUpdate)> = input
+            .attribute_updates
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         for (name, u) in &updates {
             if meta.schema.is_key(name) {
-                return Err(invalid(format!("Cannot update attribute {name}. This attribute is part of the key")));
+                return Err(invalid(format!(
+                    "Cannot update attribute {name}. This attribute is part of the key"
+                )));
             }
             let action = u.action.as_deref().unwrap_or("PUT");
             match (action, &u.value) {
-                ("PUT", None) => return Err(invalid("Only DELETE action is allowed when no attribute value is specified")),
-                ("ADD", None) => return Err(invalid("Only DELETE action is allowed when no attribute value is specified")),
-                ("ADD", Some(v)) if !matches!(v, AttributeValue::N(_) | AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_) | AttributeValue::L(_)) => {
-                    return Err(invalid(format!("ADD action is not supported for the type {}", v.type_name())));
+                ("PUT", None) => {
+                    return Err(invalid(
+                        "Only DELETE action is allowed when no attribute value is specified",
+                    ))
                 }
-                ("DELETE", Some(v)) if !matches!(v, AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => {
-                    return Err(invalid(format!("DELETE action with value is not supported for the type {}", v.type_name())));
+                ("ADD", None) => {
+                    return Err(invalid(
+                        "Only DELETE action is allowed when no attribute value is specified",
+                    ))
+                }
+                ("ADD", Some(v))
+                    if !matches!(
+                        v,
+                        AttributeValue::N(_)
+                            | AttributeValue::Ss(_)
+                            | AttributeValue::Ns(_)
+                            | AttributeValue::Bs(_)
+                    ) =>
+                {
+                    return Err(invalid(format!(
+                        "ADD action is not supported for the type {}",
+                        v.type_name()
+                    )));
+                }
+                ("DELETE", Some(v))
+                    if !matches!(
+                        v,
+                        AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)
+                    ) =>
+                {
+                    return Err(invalid(format!(
+                        "DELETE action with value is not supported for the type {}",
+                        v.type_name()
+                    )));
                 }
                 _ => {}
             }
@@ -393,7 +498,9 @@ impl Engine {
                     apply_legacy_update(&mut item, name, u)?;
                 }
                 if item_size(&item) > MAX_ITEM_SIZE {
-                    return Err(ApiError::validation("Item size to update has exceeded the maximum allowed size"));
+                    return Err(ApiError::validation(
+                        "Item size to update has exceeded the maximum allowed size",
+                    ));
                 }
                 Ok(Some(item))
             })
@@ -401,7 +508,12 @@ impl Engine {
         let new_size = w.new.as_ref().map(item_size).unwrap_or(0);
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
         let pick = |item: &Option<Item>| -> Option<Item> {
-            item.as_ref().map(|i| i.iter().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+            item.as_ref().map(|i| {
+                i.iter()
+                    .filter(|(k, _)| names.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
         };
         let attributes = match input.return_values.as_deref() {
             Some("ALL_OLD") => w.old.clone(),
@@ -418,16 +530,19 @@ impl Engine {
                 write_units(new_size.max(old_size)),
                 input.return_consumed_capacity.as_deref(),
             ),
-            item_collection_metrics: w
-                .new
-                .as_ref()
-                .and_then(|n| item_collection_metrics(&meta, &input.return_item_collection_metrics, n)),
+            item_collection_metrics: w.new.as_ref().and_then(|n| {
+                item_collection_metrics(&meta, &input.return_item_collection_metrics, n)
+            }),
         })
     }
 }
 
 /// One legacy `AttributeUpdates` action, as DynamoDB defines it.
-fn apply_legacy_update(item: &mut Item, name: &str, u: &AttributeValueUpdate) -> Result<(), ApiError> {
+fn apply_legacy_update(
+    item: &mut Item,
+    name: &str,
+    u: &AttributeValueUpdate,
+) -> Result<(), ApiError> {
     let mismatch = || invalid("Type mismatch for attribute to update");
     match (u.action.as_deref().unwrap_or("PUT"), &u.value) {
         ("PUT", Some(v)) => {
@@ -437,7 +552,9 @@ fn apply_legacy_update(item: &mut Item, name: &str, u: &AttributeValueUpdate) ->
             item.remove(name);
         }
         ("DELETE", Some(del)) => {
-            let Some(cur) = item.get(name) else { return Ok(()) };
+            let Some(cur) = item.get(name) else {
+                return Ok(());
+            };
             let remaining = match (cur, del) {
                 (AttributeValue::Ss(a), AttributeValue::Ss(b)) => {
                     let r: Vec<String> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
@@ -461,9 +578,10 @@ fn apply_legacy_update(item: &mut Item, name: &str, u: &AttributeValueUpdate) ->
         ("ADD", Some(add)) => {
             let next = match (item.get(name), add) {
                 (None, v) => v.clone(),
-                (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
-                    AttributeValue::N(a.checked_add(b).map_err(|e| ApiError::validation(e.to_string()))?)
-                }
+                (Some(AttributeValue::N(a)), AttributeValue::N(b)) => AttributeValue::N(
+                    a.checked_add(b)
+                        .map_err(|e| ApiError::validation(e.to_string()))?,
+                ),
                 (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
                     let mut r = a.clone();
                     r.extend(b.iter().filter(|x| !a.contains(x)).cloned());
@@ -479,16 +597,15 @@ fn apply_legacy_update(item: &mut Item, name: &str, u: &AttributeValueUpdate) ->
                     r.extend(b.iter().filter(|x| !a.contains(x)).cloned());
                     AttributeValue::Bs(r)
                 }
-                (Some(AttributeValue::L(a)), AttributeValue::L(b)) => {
-                    let mut r = a.clone();
-                    r.extend(b.iter().cloned());
-                    AttributeValue::L(r)
-                }
                 _ => return Err(mismatch()),
             };
             item.insert(name.to_owned(), next);
         }
-        _ => return Err(invalid("Only DELETE action is allowed when no attribute value is specified")),
+        _ => {
+            return Err(invalid(
+                "Only DELETE action is allowed when no attribute value is specified",
+            ))
+        }
     }
     Ok(())
 }

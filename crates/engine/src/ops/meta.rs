@@ -30,7 +30,10 @@ impl Engine {
     /// The endpoint clients should use: the one they reached (`host` header).
     pub fn describe_endpoints(&self, host: &str) -> DescribeEndpointsOutput {
         DescribeEndpointsOutput {
-            endpoints: vec![Endpoint { address: host.to_owned(), cache_period_in_minutes: 1440 }],
+            endpoints: vec![Endpoint {
+                address: host.to_owned(),
+                cache_period_in_minutes: 1440,
+            }],
         }
     }
 

@@ -1,6 +1,6 @@
 //! Operations, by family.
 
 pub mod item;
-pub mod table;
 pub mod meta;
+pub mod table;
 pub mod tags;

@@ -41,9 +41,17 @@ fn check_key_schema(v: &mut Violations, ks: &Option<Vec<KeySchemaElement>>, path
         None => v.not_null(ks, path),
         Some(ks) => {
             if ks.is_empty() {
-                v.add(Some("[]"), path, "Member must have length greater than or equal to 1");
+                v.add(
+                    Some("[]"),
+                    path,
+                    "Member must have length greater than or equal to 1",
+                );
             } else if ks.len() > 2 {
-                v.add(Some(&show_key_schema(ks)), path, "Member must have length less than or equal to 2");
+                v.add(
+                    Some(&show_key_schema(ks)),
+                    path,
+                    "Member must have length less than or equal to 2",
+                );
             }
             for (i, k) in ks.iter().enumerate() {
                 let p = format!("{path}.{}.member", i + 1);
@@ -71,9 +79,20 @@ fn check_key_schema(v: &mut Violations, ks: &Option<Vec<KeySchemaElement>>, path
 fn check_throughput(v: &mut Violations, t: &Option<ProvisionedThroughput>, path: &str) {
     if let Some(t) = t {
         v.not_null(&t.read_capacity_units, &format!("{path}.readCapacityUnits"));
-        v.not_null(&t.write_capacity_units, &format!("{path}.writeCapacityUnits"));
-        v.min(t.read_capacity_units, &format!("{path}.readCapacityUnits"), 1);
-        v.min(t.write_capacity_units, &format!("{path}.writeCapacityUnits"), 1);
+        v.not_null(
+            &t.write_capacity_units,
+            &format!("{path}.writeCapacityUnits"),
+        );
+        v.min(
+            t.read_capacity_units,
+            &format!("{path}.readCapacityUnits"),
+            1,
+        );
+        v.min(
+            t.write_capacity_units,
+            &format!("{path}.writeCapacityUnits"),
+            1,
+        );
     }
 }
 
@@ -85,9 +104,13 @@ fn resolve_schema(
     is_index: bool,
 ) -> Result<KeySchema, ApiError> {
     let name = |k: &KeySchemaElement| k.attribute_name.clone().unwrap_or_default();
-    let first = ks.first().ok_or_else(|| ApiError::validation("Invalid KeySchema: empty"))?;
+    let first = ks
+        .first()
+        .ok_or_else(|| ApiError::validation("Invalid KeySchema: empty"))?;
     if first.key_type.as_deref() != Some("HASH") {
-        return Err(ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type"));
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
     }
     if let Some(second) = ks.get(1) {
         if second.key_type.as_deref() != Some("RANGE") {
@@ -96,23 +119,32 @@ fn resolve_schema(
             ));
         }
         if name(second) == name(first) {
-            return Err(ApiError::validation("Invalid KeySchema: Some index key attribute have no definition"));
+            return Err(ApiError::validation(
+                "Invalid KeySchema: Some index key attribute have no definition",
+            ));
         }
     }
     let ty = |n: &str| -> Option<ScalarType> {
-        defs.iter().find(|d| d.attribute_name.as_deref() == Some(n)).and_then(|d| match d.attribute_type.as_deref() {
-            Some("S") => Some(ScalarType::S),
-            Some("N") => Some(ScalarType::N),
-            Some("B") => Some(ScalarType::B),
-            _ => None,
-        })
+        defs.iter()
+            .find(|d| d.attribute_name.as_deref() == Some(n))
+            .and_then(|d| match d.attribute_type.as_deref() {
+                Some("S") => Some(ScalarType::S),
+                Some("N") => Some(ScalarType::N),
+                Some("B") => Some(ScalarType::B),
+                _ => None,
+            })
     };
     let missing: Vec<String> = ks.iter().map(name).filter(|n| ty(n).is_none()).collect();
     if !missing.is_empty() && !is_index {
-        return Err(ApiError::validation("Invalid KeySchema: Some index key attribute have no definition"));
+        return Err(ApiError::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ));
     }
     if !missing.is_empty() {
-        let defined: Vec<String> = defs.iter().filter_map(|d| d.attribute_name.clone()).collect();
+        let defined: Vec<String> = defs
+            .iter()
+            .filter_map(|d| d.attribute_name.clone())
+            .collect();
         return Err(invalid(format!(
             "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
             missing.join(", "),
@@ -127,11 +159,16 @@ fn resolve_schema(
     for k in ks {
         used.insert(name(k));
     }
-    Ok(KeySchema { hash: attr(first), range: ks.get(1).map(attr) })
+    Ok(KeySchema {
+        hash: attr(first),
+        range: ks.get(1).map(attr),
+    })
 }
 
 fn check_projection(p: &Option<Projection>, index: &str) -> Result<Projection, ApiError> {
-    let p = p.clone().ok_or_else(|| invalid(format!("Projection is not specified for index: {index}")))?;
+    let p = p
+        .clone()
+        .ok_or_else(|| invalid(format!("Projection is not specified for index: {index}")))?;
     match p.projection_type.as_deref() {
         Some("INCLUDE") => {
             if p.non_key_attributes.as_ref().is_none_or(|n| n.is_empty()) {
@@ -155,7 +192,10 @@ fn check_projection(p: &Option<Projection>, index: &str) -> Result<Projection, A
 
 impl Engine {
     fn arn(&self, name: &str) -> String {
-        format!("arn:aws:dynamodb:{}:{}:table/{}", self.config.region, self.config.account_id, name)
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            self.config.region, self.config.account_id, name
+        )
     }
 
     /// The live description: stored description plus status, counts and sizes.
@@ -170,13 +210,22 @@ impl Engine {
         let now = self.clock.now();
         d.table_status = match self.config.transient_delay {
             Some(delay) if now < d.creation_date_time + delay.as_secs_f64() => "CREATING".into(),
-            Some(delay) if meta.updated_at.is_some_and(|u| now < u + delay.as_secs_f64()) => "UPDATING".into(),
+            Some(delay)
+                if meta
+                    .updated_at
+                    .is_some_and(|u| now < u + delay.as_secs_f64()) =>
+            {
+                "UPDATING".into()
+            }
             _ => "ACTIVE".into(),
         };
         Ok(d)
     }
 
-    pub async fn create_table(&self, input: CreateTableInput) -> Result<TableDescriptionOutput, ApiError> {
+    pub async fn create_table(
+        &self,
+        input: CreateTableInput,
+    ) -> Result<TableDescriptionOutput, ApiError> {
         let Some(name) = input.table_name.clone() else {
             return Err(ApiError::validation(
                 "The parameter 'TableName' is required but was not present in the request",
@@ -192,16 +241,28 @@ impl Engine {
             Some(defs) => {
                 for (i, d) in defs.iter().enumerate() {
                     let p = format!("attributeDefinitions.{}.member", i + 1);
-                    v.enumeration(d.attribute_type.as_deref(), &format!("{p}.attributeType"), ATTR_TYPES);
+                    v.enumeration(
+                        d.attribute_type.as_deref(),
+                        &format!("{p}.attributeType"),
+                        ATTR_TYPES,
+                    );
                     v.not_null(&d.attribute_type, &format!("{p}.attributeType"));
                     v.not_null(&d.attribute_name, &format!("{p}.attributeName"));
                 }
             }
         }
-        check_throughput(&mut v, &input.provisioned_throughput, "provisionedThroughput");
+        check_throughput(
+            &mut v,
+            &input.provisioned_throughput,
+            "provisionedThroughput",
+        );
         v.enumeration(input.table_class.as_deref(), "tableClass", TABLE_CLASSES);
         if let Some(s) = &input.stream_specification {
-            v.enumeration(s.stream_view_type.as_deref(), "streamSpecification.streamViewType", VIEW_TYPES);
+            v.enumeration(
+                s.stream_view_type.as_deref(),
+                "streamSpecification.streamViewType",
+                VIEW_TYPES,
+            );
         }
         for (i, g) in input.global_secondary_indexes.iter().flatten().enumerate() {
             let p = format!("globalSecondaryIndexes.{}.member", i + 1);
@@ -210,9 +271,17 @@ impl Engine {
             }
             check_key_schema(&mut v, &g.key_schema, &format!("{p}.keySchema"));
             if let Some(pr) = &g.projection {
-                v.enumeration(pr.projection_type.as_deref(), &format!("{p}.projection.projectionType"), PROJECTION_TYPES);
+                v.enumeration(
+                    pr.projection_type.as_deref(),
+                    &format!("{p}.projection.projectionType"),
+                    PROJECTION_TYPES,
+                );
             }
-            check_throughput(&mut v, &g.provisioned_throughput, &format!("{p}.provisionedThroughput"));
+            check_throughput(
+                &mut v,
+                &g.provisioned_throughput,
+                &format!("{p}.provisionedThroughput"),
+            );
         }
         for (i, l) in input.local_secondary_indexes.iter().flatten().enumerate() {
             let p = format!("localSecondaryIndexes.{}.member", i + 1);
@@ -221,7 +290,11 @@ impl Engine {
             }
             check_key_schema(&mut v, &l.key_schema, &format!("{p}.keySchema"));
             if let Some(pr) = &l.projection {
-                v.enumeration(pr.projection_type.as_deref(), &format!("{p}.projection.projectionType"), PROJECTION_TYPES);
+                v.enumeration(
+                    pr.projection_type.as_deref(),
+                    &format!("{p}.projection.projectionType"),
+                    PROJECTION_TYPES,
+                );
             }
         }
         v.into_result()?;
@@ -232,7 +305,10 @@ impl Engine {
         let mut used = HashSet::new();
         let schema = resolve_schema(&key_schema, &defs, &mut used, false)?;
 
-        let billing = input.billing_mode.clone().unwrap_or_else(|| "PROVISIONED".into());
+        let billing = input
+            .billing_mode
+            .clone()
+            .unwrap_or_else(|| "PROVISIONED".into());
         let provisioned = billing == "PROVISIONED";
         let throughput = match (&input.provisioned_throughput, provisioned) {
             (Some(t), true) => (t.read_capacity_units.unwrap_or(0), t.write_capacity_units.unwrap_or(0)),
@@ -263,7 +339,9 @@ impl Engine {
                 return Err(invalid("List of LocalSecondaryIndexes is empty"));
             }
             if list.len() > 5 {
-                return Err(invalid("Number of LocalSecondaryIndexes exceeds per-table limit of 5"));
+                return Err(invalid(
+                    "Number of LocalSecondaryIndexes exceeds per-table limit of 5",
+                ));
             }
             for l in list {
                 let iname = l.index_name.clone().unwrap_or_default();
@@ -300,7 +378,9 @@ impl Engine {
                 return Err(invalid("List of GlobalSecondaryIndexes is empty"));
             }
             if list.len() > 20 {
-                return Err(invalid("GlobalSecondaryIndex count exceeds the per-table limit of 20"));
+                return Err(invalid(
+                    "GlobalSecondaryIndex count exceeds the per-table limit of 20",
+                ));
             }
             for g in list {
                 let iname = g.index_name.clone().unwrap_or_default();
@@ -339,7 +419,10 @@ impl Engine {
                 });
             }
         }
-        let def_names: HashSet<String> = defs.iter().filter_map(|d| d.attribute_name.clone()).collect();
+        let def_names: HashSet<String> = defs
+            .iter()
+            .filter_map(|d| d.attribute_name.clone())
+            .collect();
         if def_names.len() != defs.len() {
             return Err(invalid("Duplicate AttributeName in AttributeDefinitions"));
         }
@@ -353,13 +436,18 @@ impl Engine {
         }
         if let Some(s) = &input.stream_specification {
             if s.stream_enabled == Some(true) && s.stream_view_type.is_none() {
-                return Err(invalid("StreamViewType is required when StreamEnabled is true"));
+                return Err(invalid(
+                    "StreamViewType is required when StreamEnabled is true",
+                ));
             }
         }
 
         let id = uuid::Uuid::new_v4().to_string();
         let keyspace = format!("t.{}", id.replace('-', ""));
-        let stream = input.stream_specification.clone().filter(|s| s.stream_enabled == Some(true));
+        let stream = input
+            .stream_specification
+            .clone()
+            .filter(|s| s.stream_enabled == Some(true));
         let (label, stream_arn) = match &stream {
             Some(_) => {
                 let label = format_label(now);
@@ -394,7 +482,10 @@ impl Engine {
             latest_stream_label: label,
             latest_stream_arn: stream_arn,
             sse_description: sse_description(&input.sse_specification, &self.config),
-            table_class_summary: input.table_class.clone().map(|c| TableClassSummary { table_class: c }),
+            table_class_summary: input
+                .table_class
+                .clone()
+                .map(|c| TableClassSummary { table_class: c }),
             deletion_protection_enabled: input.deletion_protection_enabled.unwrap_or(false),
         };
         let meta = TableMeta {
@@ -410,7 +501,10 @@ impl Engine {
         // 3. Commit: the keyspace first (a crash before the catalog entry leaves an orphan
         // that the next start drops), then the catalog entry, atomically checked for a
         // concurrent create of the same name.
-        self.store.backend().create_keyspace(&keyspace).map_err(storage_error)?;
+        self.store
+            .backend()
+            .create_keyspace(&keyspace)
+            .map_err(storage_error)?;
         let bytes = catalog::encode(&meta).map_err(storage_error)?;
         let key = name.clone().into_bytes();
         let result = self
@@ -436,7 +530,9 @@ impl Engine {
         }
         let mut d = meta.desc.clone();
         d.table_status = "CREATING".into();
-        Ok(TableDescriptionOutput { table_description: d })
+        Ok(TableDescriptionOutput {
+            table_description: d,
+        })
     }
 
     pub async fn describe_table(&self, input: TableNameInput) -> Result<TableOutput, ApiError> {
@@ -444,7 +540,9 @@ impl Engine {
         v.table_name(&input.table_name, "tableName");
         v.into_result()?;
         let meta = self.table_for_admin(input.table_name.as_deref().unwrap_or_default())?;
-        Ok(TableOutput { table: self.describe(&meta)? })
+        Ok(TableOutput {
+            table: self.describe(&meta)?,
+        })
     }
 
     pub async fn list_tables(&self, input: ListTablesInput) -> Result<ListTablesOutput, ApiError> {
@@ -461,24 +559,43 @@ impl Engine {
             .read()
             .map_err(|_| ApiError::InternalServerError("catalog lock poisoned".into()))?
             .keys()
-            .filter(|n| input.exclusive_start_table_name.as_ref().is_none_or(|s| n.as_str() > s.as_str()))
+            .filter(|n| {
+                input
+                    .exclusive_start_table_name
+                    .as_ref()
+                    .is_none_or(|s| n.as_str() > s.as_str())
+            })
             .cloned()
             .collect();
         names.sort();
         let more = names.len() > limit;
         names.truncate(limit);
         let last = if more { names.last().cloned() } else { None };
-        Ok(ListTablesOutput { table_names: names, last_evaluated_table_name: last })
+        Ok(ListTablesOutput {
+            table_names: names,
+            last_evaluated_table_name: last,
+        })
     }
 
-    pub async fn update_table(&self, input: UpdateTableInput) -> Result<TableDescriptionOutput, ApiError> {
+    pub async fn update_table(
+        &self,
+        input: UpdateTableInput,
+    ) -> Result<TableDescriptionOutput, ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
         v.enumeration(input.billing_mode.as_deref(), "billingMode", BILLING_MODES);
-        check_throughput(&mut v, &input.provisioned_throughput, "provisionedThroughput");
+        check_throughput(
+            &mut v,
+            &input.provisioned_throughput,
+            "provisionedThroughput",
+        );
         v.enumeration(input.table_class.as_deref(), "tableClass", TABLE_CLASSES);
         if let Some(s) = &input.stream_specification {
-            v.enumeration(s.stream_view_type.as_deref(), "streamSpecification.streamViewType", VIEW_TYPES);
+            v.enumeration(
+                s.stream_view_type.as_deref(),
+                "streamSpecification.streamViewType",
+                VIEW_TYPES,
+            );
         }
         v.into_result()?;
         if input.provisioned_throughput.is_none()
@@ -502,13 +619,22 @@ impl Engine {
             ));
         }
         if input.replica_updates.is_some() {
-            return Err(ApiError::validation("ReplicaUpdates: global tables have no local meaning in Ferrodyn"));
+            return Err(ApiError::validation(
+                "ReplicaUpdates: global tables have no local meaning in Ferrodyn",
+            ));
         }
         let now = self.clock.now();
         let mut m = (*meta).clone();
         let d = &mut m.desc;
-        let current = d.billing_mode_summary.as_ref().map(|b| b.billing_mode.clone()).unwrap_or_else(|| "PROVISIONED".into());
-        let target = input.billing_mode.clone().unwrap_or_else(|| current.clone());
+        let current = d
+            .billing_mode_summary
+            .as_ref()
+            .map(|b| b.billing_mode.clone())
+            .unwrap_or_else(|| "PROVISIONED".into());
+        let target = input
+            .billing_mode
+            .clone()
+            .unwrap_or_else(|| current.clone());
         match (target.as_str(), &input.provisioned_throughput) {
             ("PAY_PER_REQUEST", Some(_)) => {
                 return Err(invalid(
@@ -567,17 +693,25 @@ impl Engine {
         }
         if let Some(s) = &input.stream_specification {
             let enabled = s.stream_enabled == Some(true);
-            let was = d.stream_specification.as_ref().is_some_and(|x| x.stream_enabled == Some(true));
+            let was = d
+                .stream_specification
+                .as_ref()
+                .is_some_and(|x| x.stream_enabled == Some(true));
             match (was, enabled) {
                 (true, true) => {
-                    return Err(ApiError::validation(format!("Table already has an enabled stream: {}", d.table_arn)))
+                    return Err(ApiError::validation(format!(
+                        "Table already has an enabled stream: {}",
+                        d.table_arn
+                    )))
                 }
                 (false, false) => {
                     return Err(ApiError::validation("Stream is already disabled for table"));
                 }
                 (false, true) => {
                     if s.stream_view_type.is_none() {
-                        return Err(invalid("StreamViewType is required when StreamEnabled is true"));
+                        return Err(invalid(
+                            "StreamViewType is required when StreamEnabled is true",
+                        ));
                     }
                     let label = format_label(now);
                     d.latest_stream_arn = Some(format!("{}/stream/{label}", d.table_arn));
@@ -585,7 +719,10 @@ impl Engine {
                     d.stream_specification = Some(s.clone());
                 }
                 (true, false) => {
-                    d.stream_specification = Some(StreamSpecification { stream_enabled: Some(false), stream_view_type: None });
+                    d.stream_specification = Some(StreamSpecification {
+                        stream_enabled: Some(false),
+                        stream_view_type: None,
+                    });
                 }
             }
         }
@@ -593,7 +730,9 @@ impl Engine {
             d.sse_description = sse_description(&Some(sse.clone()), &self.config);
         }
         if let Some(c) = &input.table_class {
-            d.table_class_summary = Some(TableClassSummary { table_class: c.clone() });
+            d.table_class_summary = Some(TableClassSummary {
+                table_class: c.clone(),
+            });
         }
         if let Some(p) = input.deletion_protection_enabled {
             d.deletion_protection_enabled = p;
@@ -602,11 +741,17 @@ impl Engine {
         let out = self.replace_meta(&meta, m).await?;
         let mut d = self.describe(&out)?;
         d.table_status = "UPDATING".into();
-        Ok(TableDescriptionOutput { table_description: d })
+        Ok(TableDescriptionOutput {
+            table_description: d,
+        })
     }
 
     /// Swap a table's metadata, unless the table was deleted or changed meanwhile.
-    pub(crate) async fn replace_meta(&self, old: &Arc<TableMeta>, new: TableMeta) -> Result<Arc<TableMeta>, ApiError> {
+    pub(crate) async fn replace_meta(
+        &self,
+        old: &Arc<TableMeta>,
+        new: TableMeta,
+    ) -> Result<Arc<TableMeta>, ApiError> {
         let bytes = catalog::encode(&new).map_err(storage_error)?;
         let expect_id = old.desc.table_id.clone();
         let key = new.name.clone().into_bytes();
@@ -617,7 +762,9 @@ impl Engine {
                     .and_then(|c| serde_json::from_slice::<TableMeta>(&c).ok())
                     .is_some_and(|c| c.desc.table_id == expect_id);
                 if !same {
-                    return Err(TxError(ApiError::ResourceNotFound("Requested resource not found".into())));
+                    return Err(TxError(ApiError::ResourceNotFound(
+                        "Requested resource not found".into(),
+                    )));
                 }
                 tx.put(CATALOG, key.clone(), bytes.clone());
                 Ok(())
@@ -631,16 +778,19 @@ impl Engine {
         Ok(new)
     }
 
-    pub async fn delete_table(&self, input: TableNameInput) -> Result<TableDescriptionOutput, ApiError> {
+    pub async fn delete_table(
+        &self,
+        input: TableNameInput,
+    ) -> Result<TableDescriptionOutput, ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
         v.into_result()?;
         let name = input.table_name.clone().unwrap_or_default();
         let meta = self.table_for_admin(&name)?;
         if meta.desc.deletion_protection_enabled {
-            return Err(ApiError::validation(format!(
-                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
-            )));
+            return Err(ApiError::validation(
+                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+            ));
         }
         let mut d = self.describe(&meta)?;
         d.table_status = "DELETING".into();
@@ -665,7 +815,9 @@ impl Engine {
             .await
             .map_err(|TxError(e)| e)?;
         if let Ok(mut t) = self.tables.write() {
-            if t.get(&name).is_some_and(|m| m.desc.table_id == meta.desc.table_id) {
+            if t.get(&name)
+                .is_some_and(|m| m.desc.table_id == meta.desc.table_id)
+            {
                 t.remove(&name);
             }
         }
@@ -673,13 +825,17 @@ impl Engine {
         if let Err(e) = self.store.backend().drop_keyspace(&meta.keyspace) {
             tracing::warn!(error = %e, keyspace = %meta.keyspace, "could not drop table keyspace");
         }
-        Ok(TableDescriptionOutput { table_description: d })
+        Ok(TableDescriptionOutput {
+            table_description: d,
+        })
     }
 }
 
 pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), ApiError> {
     if tags.len() > 50 {
-        return Err(ApiError::validation("The number of tags exceeds the limit of 50"));
+        return Err(ApiError::validation(
+            "The number of tags exceeds the limit of 50",
+        ));
     }
     let mut seen = HashSet::new();
     for t in tags {
@@ -697,15 +853,30 @@ pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn sse_description(s: &Option<SseSpecification>, c: &crate::EngineConfig) -> Option<SseDescription> {
+fn sse_description(
+    s: &Option<SseSpecification>,
+    c: &crate::EngineConfig,
+) -> Option<SseDescription> {
     let s = s.as_ref().filter(|s| s.enabled == Some(true))?;
-    let key = s.kms_master_key_id.clone().unwrap_or_else(|| "alias/aws/dynamodb".into());
+    let key = s
+        .kms_master_key_id
+        .clone()
+        .unwrap_or_else(|| "alias/aws/dynamodb".into());
     let arn = if key.starts_with("arn:") {
         key
     } else {
-        format!("arn:aws:kms:{}:{}:key/{}", c.region, c.account_id, key.trim_start_matches("alias/"))
+        format!(
+            "arn:aws:kms:{}:{}:key/{}",
+            c.region,
+            c.account_id,
+            key.trim_start_matches("alias/")
+        )
     };
-    Some(SseDescription { status: "ENABLED".into(), sse_type: "KMS".into(), kms_master_key_arn: arn })
+    Some(SseDescription {
+        status: "ENABLED".into(),
+        sse_type: "KMS".into(),
+        kms_master_key_arn: arn,
+    })
 }
 
 /// A stream label: the creation time as DynamoDB formats it (ISO 8601, milliseconds).

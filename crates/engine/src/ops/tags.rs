@@ -11,10 +11,16 @@ use crate::Engine;
 fn check_arn(v: &mut Violations, arn: &Option<String>) {
     match arn {
         None => v.not_null(arn, "resourceArn"),
-        Some(a) if a.is_empty() => v.add(Some(a), "resourceArn", "Member must have length greater than or equal to 1"),
-        Some(a) if a.len() > 1283 => {
-            v.add(Some(a), "resourceArn", "Member must have length less than or equal to 1283")
-        }
+        Some(a) if a.is_empty() => v.add(
+            Some(a),
+            "resourceArn",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(a) if a.len() > 1283 => v.add(
+            Some(a),
+            "resourceArn",
+            "Member must have length less than or equal to 1283",
+        ),
         Some(_) => {}
     }
 }
@@ -26,11 +32,19 @@ impl Engine {
             .and_then(|rest| rest.split_once(":table/"))
             .map(|(_, name)| name)
             .filter(|n| !n.is_empty() && !n.contains('/'))
-            .ok_or_else(|| ApiError::validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}")))?;
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+                ))
+            })?;
         self.table(name)
             .ok()
             .filter(|t| t.desc.table_arn == arn)
-            .ok_or_else(|| ApiError::ResourceNotFound(format!("Requested resource not found: ResourcArn: {arn} not found")))
+            .ok_or_else(|| {
+                ApiError::ResourceNotFound(format!(
+                    "Requested resource not found: ResourcArn: {arn} not found"
+                ))
+            })
     }
 
     pub async fn tag_resource(&self, input: TagResourceInput) -> Result<Empty, ApiError> {
@@ -49,7 +63,9 @@ impl Engine {
             }
         }
         if m.tags.len() > 50 {
-            return Err(ApiError::LimitExceeded("The number of tags exceeds the limit of 50".into()));
+            return Err(ApiError::LimitExceeded(
+                "The number of tags exceeds the limit of 50".into(),
+            ));
         }
         self.replace_meta(&meta, m).await?;
         Ok(Empty {})
@@ -63,16 +79,23 @@ impl Engine {
         let meta = self.table_by_arn(input.resource_arn.as_deref().unwrap_or_default())?;
         let keys = input.tag_keys.unwrap_or_default();
         let mut m = (*meta).clone();
-        m.tags.retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
+        m.tags
+            .retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
         self.replace_meta(&meta, m).await?;
         Ok(Empty {})
     }
 
-    pub async fn list_tags_of_resource(&self, input: ListTagsOfResourceInput) -> Result<ListTagsOfResourceOutput, ApiError> {
+    pub async fn list_tags_of_resource(
+        &self,
+        input: ListTagsOfResourceInput,
+    ) -> Result<ListTagsOfResourceOutput, ApiError> {
         let mut v = Violations::new();
         check_arn(&mut v, &input.resource_arn);
         v.into_result()?;
         let meta = self.table_by_arn(input.resource_arn.as_deref().unwrap_or_default())?;
-        Ok(ListTagsOfResourceOutput { tags: meta.tags.clone(), next_token: None })
+        Ok(ListTagsOfResourceOutput {
+            tags: meta.tags.clone(),
+            next_token: None,
+        })
     }
 }
