@@ -15,6 +15,8 @@ pub enum ApiError {
     #[error("{0}")]
     MissingAuthenticationToken(String),
     #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
     ResourceNotFound(String),
     #[error("{0}")]
     ResourceInUse(String),
@@ -39,6 +41,7 @@ impl ApiError {
             ApiError::Validation(_) => "com.amazon.coral.validate#ValidationException",
             ApiError::Serialization(_) => "com.amazon.coral.service#SerializationException",
             ApiError::UnknownOperation => "com.amazon.coral.service#UnknownOperationException",
+            ApiError::AccessDenied(_) => "com.amazon.coral.service#AccessDeniedException",
             ApiError::MissingAuthenticationToken(_) => {
                 "com.amazon.coral.service#MissingAuthenticationTokenException"
             }
@@ -73,7 +76,9 @@ impl ApiError {
         match self {
             ApiError::Serialization(_)
             | ApiError::UnknownOperation
-            | ApiError::RequestTooLarge(_) => "Message",
+            | ApiError::RequestTooLarge(_)
+            | ApiError::AccessDenied(_)
+            | ApiError::MissingAuthenticationToken(_) => "Message",
             _ => "message",
         }
     }

@@ -26,7 +26,17 @@ fn check_arn(v: &mut Violations, arn: &Option<String>) {
 }
 
 impl Engine {
-    fn table_by_arn(&self, arn: &str) -> Result<Arc<TableMeta>, ApiError> {
+    /// The table an ARN names. An ARN of another account is refused the way IAM refuses it
+    /// (AccessDeniedException), as DynamoDB does; a missing table of this account is
+    /// ResourceNotFoundException.
+    fn table_by_arn(&self, arn: &str, action: &str) -> Result<Arc<TableMeta>, ApiError> {
+        let account = arn.split(':').nth(4).unwrap_or_default();
+        if arn.starts_with("arn:") && account != self.config.account_id {
+            return Err(ApiError::AccessDenied(format!(
+                "User: arn:aws:iam::{}:root is not authorized to perform: dynamodb:{action} on resource: {arn}",
+                self.config.account_id
+            )));
+        }
         let name = arn
             .strip_prefix("arn:")
             .and_then(|rest| rest.split_once(":table/"))
@@ -54,7 +64,10 @@ impl Engine {
         v.into_result()?;
         let tags = input.tags.unwrap_or_default();
         crate::ops::table::check_tags(&tags)?;
-        let meta = self.table_by_arn(input.resource_arn.as_deref().unwrap_or_default())?;
+        let meta = self.table_by_arn(
+            input.resource_arn.as_deref().unwrap_or_default(),
+            "TagResource",
+        )?;
         let mut m = (*meta).clone();
         for t in tags {
             match m.tags.iter_mut().find(|x| x.key == t.key) {
@@ -76,7 +89,10 @@ impl Engine {
         check_arn(&mut v, &input.resource_arn);
         v.not_null(&input.tag_keys, "tagKeys");
         v.into_result()?;
-        let meta = self.table_by_arn(input.resource_arn.as_deref().unwrap_or_default())?;
+        let meta = self.table_by_arn(
+            input.resource_arn.as_deref().unwrap_or_default(),
+            "UntagResource",
+        )?;
         let keys = input.tag_keys.unwrap_or_default();
         let mut m = (*meta).clone();
         m.tags
@@ -92,7 +108,10 @@ impl Engine {
         let mut v = Violations::new();
         check_arn(&mut v, &input.resource_arn);
         v.into_result()?;
-        let meta = self.table_by_arn(input.resource_arn.as_deref().unwrap_or_default())?;
+        let meta = self.table_by_arn(
+            input.resource_arn.as_deref().unwrap_or_default(),
+            "ListTagsOfResource",
+        )?;
         Ok(ListTagsOfResourceOutput {
             tags: meta.tags.clone(),
             next_token: None,
