@@ -246,3 +246,44 @@ async fn durable_restart_keeps_tables_and_items() {
         assert!(got.item.is_some(), "item {i} lost");
     }
 }
+
+/// DynamoDB Local's flag spellings start the server, and `-delayTransientStatuses` keeps a
+/// new table CREATING for a moment before it turns ACTIVE (what waiters poll for).
+#[tokio::test]
+async fn dynamodb_local_flags_and_transient_status() {
+    let server = start(&[
+        "-inMemory",
+        "-sharedDb",
+        "-delayTransientStatuses",
+        "-disableTelemetry",
+    ])
+    .unwrap();
+    let c = client(&server.endpoint);
+    create(&c, "slow").await;
+    let t = c
+        .describe_table()
+        .table_name("slow")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(t.table_status, Some(TableStatus::Creating));
+    let mut active = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let t = c
+            .describe_table()
+            .table_name("slow")
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        if t.table_status == Some(TableStatus::Active) {
+            active = true;
+            break;
+        }
+    }
+    assert!(active, "table never became ACTIVE");
+}
