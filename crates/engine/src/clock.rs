@@ -11,10 +11,11 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Milliseconds precision, as DynamoDB's timestamps have.
     fn now(&self) -> f64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
+            .map(|d| d.as_millis() as f64 / 1000.0)
             .unwrap_or(0.0)
     }
 }
