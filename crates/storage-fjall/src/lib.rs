@@ -9,6 +9,7 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::RwLock;
 
+use ferrodyn_storage::memory::valid_range;
 use ferrodyn_storage::{Backend, Durability, Op, ReadView, Result, StorageError, Visitor};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
@@ -104,14 +105,6 @@ impl ReadView for View<'_> {
             }
         }
         Ok(())
-    }
-}
-
-fn valid_range(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
-    match (start, end) {
-        (Bound::Included(s), Bound::Included(e)) => s <= e,
-        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e) | Bound::Included(e)) => s < e,
-        _ => true,
     }
 }
 

@@ -72,8 +72,9 @@ impl ReadView for View<'_> {
     }
 }
 
-/// `BTreeMap::range` panics on an inverted range; such a range is simply empty.
-pub(crate) fn valid_range(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
+/// Whether a range can hold anything: `BTreeMap::range` panics on an inverted range, and
+/// every backend treats one as empty. Shared by all backends.
+pub fn valid_range(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
     match (start, end) {
         (Bound::Included(s), Bound::Included(e)) => s <= e,
         (Bound::Included(s), Bound::Excluded(e)) | (Bound::Excluded(s), Bound::Included(e)) => {
