@@ -1,7 +1,30 @@
-//! The DynamoDB expression language: condition, filter, update, projection and key
-//! condition expressions (parse -> resolve -> evaluate).
+//! The DynamoDB expression language: condition, filter, key condition, update and
+//! projection expressions.
 //!
-//! Planned (see docs/compatibility.md): this crate is where the lexer, parser, AST, name
-//! and value resolution and the evaluator will live. It depends only on `ferrodyn-types`
-//! and does no I/O. Until it lands, the engine refuses expression parameters with a
-//! ValidationException that says so.
+//! Parse -> resolve -> evaluate: [`Resolver`] parses the text of each expression of a
+//! request, substituting `#name` and `:value` placeholders as it goes, and checks
+//! DynamoDB's rules (syntax, reserved words, undefined and unused placeholders, function
+//! arity and operand types, overlapping paths). The result is a resolved tree ([`ast`])
+//! that [`eval`] evaluates against items and [`update::apply`] applies to them. The
+//! legacy parameters (Expected, KeyConditions, QueryFilter, ...) are turned into the same
+//! trees by [`legacy`]. This crate does no I/O.
+
+pub mod ast;
+pub mod eval;
+pub mod keycond;
+mod lexer;
+pub mod parser;
+mod reserved;
+pub mod update;
+
+pub use ast::{Action, CmpOp, Cond, Operand, Path, Step, Update};
+pub use parser::{ExprKind, Resolver};
+pub use reserved::is_reserved;
+
+/// A ValidationException message produced by an expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ExprError(pub String);
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
+
+use std::collections::HashMap;
+
+use ferrodyn_types::{AttributeValue as V, Item, Number};
+
+use crate::eval::{eval, project};
+use crate::update::apply;
+use crate::{ExprKind, Resolver};
+
+fn n(s: &str) -> V {
+    V::N(Number::parse(s).unwrap())
+}
+fn s(x: &str) -> V {
+    V::S(x.into())
+}
+
+fn item() -> Item {
+    let mut m = Item::new();
+    m.insert("x".into(), s("y"));
+    let mut it = Item::new();
+    it.insert("pk".into(), s("a"));
+    it.insert("n".into(), n("5"));
+    it.insert("m".into(), V::M(m));
+    it.insert("l".into(), V::L(vec![n("1"), s("two"), n("3")]));
+    it.insert("ss".into(), V::Ss(vec!["p".into(), "q".into()]));
+    it
+}
+
+fn values(pairs: &[(&str, V)]) -> Item {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+fn cond(src: &str, vals: &Item) -> Result<bool, String> {
+    let mut r = Resolver::new(None, Some(vals));
+    let c = r.condition(src, ExprKind::Condition).map_err(|e| e.0)?;
+    Ok(eval(&c, &item()))
+}
+
+#[test]
+fn comparisons_and_logic() {
+    let v = values(&[(":five", n("5")), (":six", n("6")), (":y", s("y"))]);
+    assert_eq!(cond("n = :five", &v), Ok(true));
+    assert_eq!(cond("n < :six AND m.x = :y", &v), Ok(true));
+    assert_eq!(cond("n > :six OR NOT n <> :five", &v), Ok(true));
+    assert_eq!(cond("n BETWEEN :five AND :six", &v), Ok(true));
+    assert_eq!(cond("n IN (:six, :five)", &v), Ok(true));
+    assert_eq!(cond("nothere <> :five", &v), Ok(true));
+    assert_eq!(cond("nothere = :five", &v), Ok(false));
+    // different types: false, not an error
+    assert_eq!(cond("n = :y", &v), Ok(false));
+    assert_eq!(cond("n < :y", &v), Ok(false));
+}
+
+#[test]
+fn functions() {
+    let v = values(&[
+        (":t", s("N")),
+        (":p", s("tw")),
+        (":q", s("q")),
+        (":three", n("3")),
+    ]);
+    assert_eq!(cond("attribute_exists(m.x) AND attribute_not_exists(m.z)", &Item::new()), Ok(true));
+    assert_eq!(cond("attribute_type(n, :t)", &values(&[(":t", s("N"))])), Ok(true));
+    assert_eq!(cond("begins_with(l[1], :p)", &values(&[(":p", s("tw"))])), Ok(true));
+    assert_eq!(cond("contains(ss, :q)", &values(&[(":q", s("q"))])), Ok(true));
+    assert_eq!(cond("size(l) = :three", &values(&[(":three", n("3"))])), Ok(true));
+    let _ = v;
+}
+
+#[test]
+fn error_messages() {
+    let v = values(&[(":v", n("1"))]);
+    assert_eq!(
+        cond("", &v).unwrap_err(),
+        "Invalid ConditionExpression: The expression can not be empty;"
+    );
+    assert_eq!(
+        cond("status = :v", &v).unwrap_err(),
+        "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: status"
+    );
+    assert_eq!(
+        cond("a = :w", &v).unwrap_err(),
+        "Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: :w"
+    );
+    assert_eq!(
+        cond("#a = :v", &v).unwrap_err(),
+        "Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: #a"
+    );
+    assert_eq!(
+        cond("a = :v AND", &v).unwrap_err(),
+        "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"AND\""
+    );
+    let mut r = Resolver::new(None, Some(&v));
+    r.condition("attribute_exists(a)", ExprKind::Condition).unwrap();
+    assert_eq!(
+        r.finish().unwrap_err().0,
+        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}"
+    );
+    let mut r = Resolver::new(None, None);
+    assert_eq!(
+        r.projection("!!! INVALID !!!").unwrap_err().0,
+        "Invalid ProjectionExpression: Syntax error; token: \"!\", near: \"!!\""
+    );
+}
+
+fn upd(src: &str, vals: &Item) -> Result<Item, String> {
+    let names: HashMap<String, String> = HashMap::new();
+    let mut r = Resolver::new(Some(&names), Some(vals));
+    let u = r.update(src).map_err(|e| e.0)?;
+    let mut it = item();
+    apply(&u, &mut it).map_err(|e| e.0)?;
+    Ok(it)
+}
+
+#[test]
+fn updates() {
+    let v = values(&[
+        (":one", n("1")),
+        (":l", V::L(vec![n("9")])),
+        (":ss", V::Ss(vec!["q".into(), "r".into()])),
+    ]);
+    let it = upd(
+        "SET n = n + :one, c = if_not_exists(c, :one), l = list_append(l, :l) REMOVE m.x ADD ss :ss",
+        &v,
+    )
+    .unwrap();
+    assert_eq!(it["n"], n("6"));
+    assert_eq!(it["c"], n("1"));
+    assert_eq!(it["l"], V::L(vec![n("1"), s("two"), n("3"), n("9")]));
+    assert_eq!(it["m"], V::M(Item::new()));
+    assert_eq!(it["ss"], V::Ss(vec!["p".into(), "q".into(), "r".into()]));
+
+    let it = upd("REMOVE l[0], l[2]", &Item::new()).unwrap();
+    assert_eq!(it["l"], V::L(vec![s("two")]));
+
+    assert_eq!(
+        upd("SET a = :one, a.b = :one", &values(&[(":one", n("1"))])).unwrap_err(),
+        "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [a], path two: [a, b]"
+    );
+    assert_eq!(
+        upd("SET pk = pk + :one", &values(&[(":one", n("1"))])).unwrap_err(),
+        "An operand in the update expression has an incorrect data type"
+    );
+    assert_eq!(
+        upd("SET z.y = :one", &values(&[(":one", n("1"))])).unwrap_err(),
+        "The document path provided in the update expression is invalid for update"
+    );
+    assert_eq!(
+        upd("SET a = :one SET b = :one", &values(&[(":one", n("1"))])).unwrap_err(),
+        "Invalid UpdateExpression: The \"SET\" section can only be used once in an update expression;"
+    );
+}
+
+#[test]
+fn projections() {
+    let mut r = Resolver::new(None, None);
+    let p = r.projection("m.x, l[2], l[0], nope").unwrap();
+    let out = project(&item(), &p);
+    let mut m = Item::new();
+    m.insert("x".into(), s("y"));
+    assert_eq!(out["m"], V::M(m));
+    assert_eq!(out["l"], V::L(vec![n("1"), n("3")]));
+    assert_eq!(out.len(), 2);
+}
