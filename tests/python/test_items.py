@@ -93,7 +93,6 @@ def test_attributes_to_get(client, table):
 
 
 # The expression language is issue 3; strict, so this flags the day it starts passing.
-@pytest.mark.xfail(strict=True, reason="ProjectionExpression needs the expression language (issue 3)")
 def test_projection_expression(client, table):
     client.put_item(TableName=table, Item={**K("p"), "a": {"S": "1"}, "b": {"N": "2"}})
     got = client.get_item(TableName=table, Key=K("p"), ProjectionExpression="a")["Item"]

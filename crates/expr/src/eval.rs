@@ -232,6 +232,16 @@ pub fn project(item: &Item, paths: &[Path]) -> Item {
     }
 }
 
+/// A value as DynamoDB prints it in BETWEEN messages: `{N:5}`.
+pub fn short_repr(v: &AttributeValue) -> String {
+    let full = java_repr(v);
+    let inner = full
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix(",}"))
+        .unwrap_or(&full);
+    format!("{{{}}}", inner.replacen(": ", ":", 1))
+}
+
 /// A value as DynamoDB's Java service prints it in some messages: `{N: 5,}`.
 pub fn java_repr(v: &AttributeValue) -> String {
     use AttributeValue as V;

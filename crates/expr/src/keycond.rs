@@ -63,11 +63,40 @@ fn conjuncts<'a>(c: &'a Cond, out: &mut Vec<&'a Cond>) -> Result<(), ExprError> 
     }
 }
 
-/// A single top-level attribute name, if the operand is one.
-fn key_name(o: &Operand) -> Option<&str> {
+/// The key attribute an operand names: a single top-level attribute.
+fn key_name(o: &Operand) -> Result<Option<&str>, ExprError> {
     match o {
-        Operand::Path(p) if p.0.len() == 1 => Some(p.root()),
-        _ => None,
+        Operand::Path(p) if p.0.len() == 1 => Ok(Some(p.root())),
+        Operand::Path(_) => Err(err(
+            "KeyConditionExpressions cannot have conditions on nested attributes",
+        )),
+        Operand::Size(_) => Err(err(
+            "KeyConditionExpressions cannot contain nested operations",
+        )),
+        Operand::Value(_) => Ok(None),
+    }
+}
+
+/// One conjunct as (attribute name, condition on it).
+fn conjunct(c: &Cond) -> Result<(&str, RangeCond), ExprError> {
+    let unsupported = || err("Query key condition not supported");
+    match c {
+        Cond::Cmp(op, a, b) => match (key_name(a)?, key_name(b)?, a, b) {
+            (Some(n), None, _, Operand::Value(v)) => Ok((n, RangeCond::Cmp(*op, v.clone()))),
+            (None, Some(n), Operand::Value(v), _) => Ok((n, RangeCond::Cmp(flip(*op), v.clone()))),
+            _ => Err(unsupported()),
+        },
+        Cond::Between(x, lo, hi) => match (key_name(x)?, lo, hi) {
+            (Some(n), Operand::Value(lo), Operand::Value(hi)) => {
+                Ok((n, RangeCond::Between(lo.clone(), hi.clone())))
+            }
+            _ => Err(unsupported()),
+        },
+        Cond::BeginsWith(x, p) => match (key_name(x)?, p) {
+            (Some(n), Operand::Value(p)) => Ok((n, RangeCond::BeginsWith(p.clone()))),
+            _ => Err(unsupported()),
+        },
+        _ => Err(unsupported()),
     }
 }
 
@@ -75,94 +104,50 @@ fn key_name(o: &Operand) -> Option<&str> {
 pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, ExprError> {
     let mut parts = Vec::new();
     conjuncts(cond, &mut parts)?;
-    if parts.len() > 2 {
-        return Err(err(
-            "KeyConditionExpressions must only contain one condition per key",
-        ));
+    let parts = parts
+        .into_iter()
+        .map(conjunct)
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, (a, _)) in parts.iter().enumerate() {
+        if parts.iter().skip(i + 1).any(|(b, _)| a == b) {
+            return Err(err(
+                "KeyConditionExpressions must only contain one condition per key",
+            ));
+        }
     }
-    let unsupported = || err("Query key condition not supported");
+    if parts.len() > 2 {
+        return Err(err("Conditions can be of length 1 or 2 only"));
+    }
+    let missed = || err("Query condition missed key schema element");
     let mut hash: Option<AttributeValue> = None;
     let mut range: Option<RangeCond> = None;
-    for c in parts {
-        let (name, rc) = match c {
-            Cond::Cmp(op, a, b) => match (a, b) {
-                (a, Operand::Value(v)) if key_name(a).is_some() => (
-                    key_name(a).unwrap_or_default(),
-                    RangeCond::Cmp(*op, v.clone()),
-                ),
-                (Operand::Value(v), b) if key_name(b).is_some() => (
-                    key_name(b).unwrap_or_default(),
-                    RangeCond::Cmp(flip(*op), v.clone()),
-                ),
-                _ => return Err(unsupported()),
-            },
-            Cond::Between(x, Operand::Value(lo), Operand::Value(hi)) => match key_name(x) {
-                Some(n) => (n, RangeCond::Between(lo.clone(), hi.clone())),
-                None => return Err(unsupported()),
-            },
-            Cond::BeginsWith(x, Operand::Value(p)) => match key_name(x) {
-                Some(n) => (n, RangeCond::BeginsWith(p.clone())),
-                None => return Err(unsupported()),
-            },
-            _ => return Err(unsupported()),
-        };
+    for (name, rc) in parts {
         if matches!(rc, RangeCond::Cmp(CmpOp::Ne, _)) {
-            return Err(unsupported());
+            return Err(err("Invalid operator used in KeyConditionExpression: <>"));
         }
         if name == schema.hash.name {
-            if hash.is_some() {
-                return Err(err(
-                    "KeyConditionExpressions must only contain one condition per key",
-                ));
-            }
             match rc {
                 RangeCond::Cmp(CmpOp::Eq, v) => {
                     check_type(&v, schema.hash.ty)?;
                     hash = Some(v);
                 }
-                _ => return Err(unsupported()),
+                _ => return Err(err("Query key condition not supported")),
             }
-        } else if schema.range.as_ref().is_some_and(|r| r.name == name) {
-            if range.is_some() {
-                return Err(err(
-                    "KeyConditionExpressions must only contain one condition per key",
-                ));
-            }
-            let ty = schema.range.as_ref().map(|r| r.ty);
-            if let Some(ty) = ty {
-                match &rc {
-                    RangeCond::Cmp(_, v) => check_type(v, ty)?,
-                    RangeCond::Between(a, b) => {
-                        check_type(a, ty)?;
-                        check_type(b, ty)?;
-                    }
-                    RangeCond::BeginsWith(v) => {
-                        if ty == ferrodyn_types::ScalarType::N {
-                            return Err(err(format!(
-                                "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: {}",
-                                v.type_name()
-                            )));
-                        }
-                        check_type(v, ty)?;
-                    }
+        } else if let Some(r) = schema.range.as_ref().filter(|r| r.name == name) {
+            match &rc {
+                RangeCond::Cmp(_, v) | RangeCond::BeginsWith(v) => check_type(v, r.ty)?,
+                RangeCond::Between(a, b) => {
+                    check_type(a, r.ty)?;
+                    check_type(b, r.ty)?;
                 }
             }
             range = Some(rc);
         } else {
-            return Err(err(format!(
-                "Query condition missed key schema element: {}",
-                match hash {
-                    None => schema.hash.name.as_str(),
-                    Some(_) => schema.range.as_ref().map_or(name, |r| r.name.as_str()),
-                }
-            )));
+            return Err(missed());
         }
     }
     let Some(hash) = hash else {
-        return Err(err(format!(
-            "Query condition missed key schema element: {}",
-            schema.hash.name
-        )));
+        return Err(missed());
     };
     Ok(KeyCondition { hash, range })
 }

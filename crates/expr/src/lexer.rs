@@ -3,7 +3,7 @@
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// A bare name or keyword: `[A-Za-z_][A-Za-z0-9_]*`.
+    /// A bare name or keyword: `[A-Za-z][A-Za-z0-9_]*`.
     Ident,
     /// `#name`
     Name,
@@ -93,13 +93,15 @@ pub fn tokenize(src: &str) -> Vec<Token> {
                     Kind::Value
                 }
             }
-            b'0'..=b'9' => {
+            // A list index: `0`, or digits without a leading zero.
+            b'0' => Kind::Int,
+            b'1'..=b'9' => {
                 while at(i + 1).is_ascii_digit() {
                     i += 1;
                 }
                 Kind::Int
             }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
+            c if c.is_ascii_alphabetic() => {
                 while is_word(at(i + 1)) {
                     i += 1;
                 }

@@ -12,6 +12,7 @@
 pub mod ast;
 pub mod eval;
 pub mod keycond;
+pub mod legacy;
 mod lexer;
 pub mod parser;
 mod reserved;

@@ -137,9 +137,14 @@ struct Parser<'s, 'r, 'a> {
     pos: usize,
     kind: ExprKind,
     r: &'r mut Resolver<'a>,
-    /// The first semantic error, reported only if the whole text parses.
-    semantic: Option<String>,
+    /// The first semantic error of each tier, reported only if the whole text parses:
+    /// reserved words first, then undefined placeholders, then everything else.
+    semantic: [Option<String>; 3],
 }
+
+const RESERVED_TIER: usize = 0;
+const PLACEHOLDER_TIER: usize = 1;
+const OTHER_TIER: usize = 2;
 
 fn keyword(s: &str) -> Option<&'static str> {
     [
@@ -156,7 +161,7 @@ fn type_of(v: &AttributeValue) -> &'static str {
 impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     fn new(src: &'s str, kind: ExprKind, r: &'r mut Resolver<'a>) -> Result<Self, ExprError> {
         let prefix = format!("Invalid {}: ", kind.param());
-        if src.trim().is_empty() {
+        if src.is_empty() {
             return Err(ExprError(format!(
                 "{prefix}The expression can not be empty;"
             )));
@@ -173,7 +178,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             pos: 0,
             kind,
             r,
-            semantic: None,
+            semantic: [None, None, None],
         })
     }
 
@@ -203,7 +208,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
 
     fn into_result<T>(self, v: T) -> Result<T, ExprError> {
         let prefix = self.prefix();
-        match self.semantic {
+        match self.semantic.into_iter().flatten().next() {
             Some(m) => Err(ExprError(format!("{prefix}{m}"))),
             None => Ok(v),
         }
@@ -216,27 +221,36 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
-    /// DynamoDB's "near" text: the offending token with its neighbour, as written.
+    /// DynamoDB's "near" text: from the token before the offending one to the token after
+    /// it, as written (whitespace included).
     fn near(&self, at: usize) -> &str {
-        let tok = self.toks.get(at).copied();
-        let (start, end) = match (at.checked_sub(1).and_then(|i| self.toks.get(i)), tok) {
-            (Some(prev), Some(t)) => (prev.start, t.end),
-            (None, Some(t)) => {
-                let next = self
-                    .toks
-                    .get(at + 1)
-                    .filter(|n| n.kind != Kind::Eof)
-                    .map_or(t.end, |n| n.end);
-                (t.start, next)
-            }
-            _ => (0, 0),
+        let Some(tok) = self.toks.get(at) else {
+            return "";
         };
+        if at == 0 && tok.kind == Kind::Eof {
+            return self.src;
+        }
+        let start = at
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .map_or(tok.start, |p| p.start);
+        let end = self
+            .toks
+            .get(at + 1)
+            .filter(|n| n.kind != Kind::Eof)
+            .map_or(tok.end, |n| n.end);
         self.src.get(start..end).unwrap_or("")
     }
 
     fn semantic(&mut self, msg: String) {
-        if self.semantic.is_none() {
-            self.semantic = Some(msg);
+        self.semantic_at(OTHER_TIER, msg);
+    }
+
+    fn semantic_at(&mut self, tier: usize, msg: String) {
+        if let Some(slot) = self.semantic.get_mut(tier) {
+            if slot.is_none() {
+                *slot = Some(msg);
+            }
         }
     }
 
@@ -284,10 +298,11 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         match self.peek() {
             Kind::Ident if keyword(text).is_none() || self.kind == ExprKind::Projection => {
                 self.pos += 1;
-                if is_reserved(text) {
-                    self.semantic(format!(
-                        "Attribute name is a reserved keyword; reserved keyword: {text}"
-                    ));
+                if is_reserved(text) && !text.eq_ignore_ascii_case("size") {
+                    self.semantic_at(
+                        RESERVED_TIER,
+                        format!("Attribute name is a reserved keyword; reserved keyword: {text}"),
+                    );
                 }
                 Ok(text.to_owned())
             }
@@ -299,7 +314,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                         Ok(n.clone())
                     }
                     None => {
-                        self.semantic(format!(
+                        self.semantic_at(PLACEHOLDER_TIER, format!(
                             "An expression attribute name used in the document path is not defined; attribute name: {text}"
                         ));
                         Ok(text.to_owned())
@@ -319,7 +334,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 Ok(v.clone())
             }
             None => {
-                self.semantic(format!(
+                self.semantic_at(PLACEHOLDER_TIER, format!(
                     "An expression attribute value used in expression is not defined; attribute value: {text}"
                 ));
                 Ok(AttributeValue::Null)
@@ -340,8 +355,17 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                     let at = self.pos;
                     let digits = self.text();
                     self.expect(Kind::Int)?;
-                    let n = digits.parse::<usize>().map_err(|_| Syntax(at))?;
+                    let _ = at;
                     self.expect(Kind::RBracket)?;
+                    let n = match digits.parse::<u32>() {
+                        Ok(n) if n <= i32::MAX as u32 => n as usize,
+                        _ => {
+                            self.semantic(format!(
+                                "List index is not within the allowable range; index: [{digits}]"
+                            ));
+                            0
+                        }
+                    };
                     steps.push(Step::Index(n));
                 }
                 _ => break,
@@ -418,20 +442,33 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             return Ok(c);
         }
         let first = self.term()?;
+        let op = self.comparator();
         if let Term::Call { name, args } = &first {
             if name != "size" {
-                return Ok(self.function(name, args.clone()));
+                let c = self.function(name, args.clone());
+                if op.is_some() || self.is_keyword("BETWEEN") || self.is_keyword("IN") {
+                    if is_function(name) {
+                        self.semantic(format!(
+                            "The function is not allowed to be used this way in an expression; function: {name}"
+                        ));
+                    }
+                } else {
+                    return Ok(c);
+                }
+            } else if op.is_none() && !self.is_keyword("BETWEEN") && !self.is_keyword("IN") {
+                if matches!(self.peek(), Kind::Eof | Kind::RParen)
+                    || self.is_keyword("AND")
+                    || self.is_keyword("OR")
+                {
+                    self.semantic(
+                        "The function is not allowed to be used this way in an expression; function: size"
+                            .to_owned(),
+                    );
+                    return Ok(Cond::Exists(Path::attr("")));
+                }
+                return Err(Syntax(self.pos));
             }
         }
-        let op = match self.peek() {
-            Kind::Eq => Some(CmpOp::Eq),
-            Kind::Ne => Some(CmpOp::Ne),
-            Kind::Lt => Some(CmpOp::Lt),
-            Kind::Le => Some(CmpOp::Le),
-            Kind::Gt => Some(CmpOp::Gt),
-            Kind::Ge => Some(CmpOp::Ge),
-            _ => None,
-        };
         if let Some(op) = op {
             self.pos += 1;
             let second = self.term()?;
@@ -441,6 +478,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 self.check_ordered(&a, op.as_str());
                 self.check_ordered(&b, op.as_str());
             }
+            self.check_distinct(&a, &[&b], op.as_str());
             return Ok(Cond::Cmp(op, a, b));
         }
         if self.is_keyword("BETWEEN") {
@@ -454,12 +492,19 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             for o in [&x, &lo, &hi] {
                 self.check_ordered(o, "BETWEEN");
             }
+            self.check_distinct(&x, &[&lo, &hi], "BETWEEN");
             if let (Operand::Value(l), Operand::Value(h)) = (&lo, &hi) {
-                if crate::eval::compare(l, h) == Some(std::cmp::Ordering::Greater) {
+                if l.type_name() != h.type_name() {
                     self.semantic(format!(
-                        "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower operand: AttributeValue: {}, upper operand: AttributeValue: {}",
-                        crate::eval::java_repr(l),
-                        crate::eval::java_repr(h)
+                        "The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+                        crate::eval::short_repr(l),
+                        crate::eval::short_repr(h)
+                    ));
+                } else if crate::eval::compare(l, h) == Some(std::cmp::Ordering::Greater) {
+                    self.semantic(format!(
+                        "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+                        crate::eval::short_repr(l),
+                        crate::eval::short_repr(h)
                     ));
                 }
             }
@@ -481,10 +526,35 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 ));
             }
             let x = self.operand(first, "IN");
-            let list = list.into_iter().map(|t| self.operand(t, "IN")).collect();
+            let list: Vec<Operand> = list.into_iter().map(|t| self.operand(t, "IN")).collect();
+            let rest: Vec<&Operand> = list.iter().collect();
+            self.check_distinct(&x, &rest, "IN");
             return Ok(Cond::In(x, list));
         }
         Err(Syntax(self.pos))
+    }
+
+    fn comparator(&self) -> Option<CmpOp> {
+        match self.peek() {
+            Kind::Eq => Some(CmpOp::Eq),
+            Kind::Ne => Some(CmpOp::Ne),
+            Kind::Lt => Some(CmpOp::Lt),
+            Kind::Le => Some(CmpOp::Le),
+            Kind::Gt => Some(CmpOp::Gt),
+            Kind::Ge => Some(CmpOp::Ge),
+            _ => None,
+        }
+    }
+
+    /// DynamoDB refuses comparing a document path with itself.
+    fn check_distinct(&mut self, first: &Operand, rest: &[&Operand], op: &str) {
+        if let Operand::Path(p) = first {
+            if rest.iter().any(|o| matches!(o, Operand::Path(q) if q == p)) {
+                self.semantic(format!(
+                    "The first operand must be distinct from the remaining operands for this operator or function; operator: {op}, first operand: {p}"
+                ));
+            }
+        }
     }
 
     /// Comparisons other than `=`/`<>` need scalar literal operands.
@@ -506,7 +576,11 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             Term::Value(v) => Operand::Value(v),
             Term::Call { name, args } => {
                 if name != "size" {
-                    if is_function(&name) {
+                    if name == "if_not_exists" || name == "list_append" {
+                        self.semantic(format!(
+                            "The function is not allowed in a condition expression; function: {name}"
+                        ));
+                    } else if is_function(&name) {
                         self.semantic(format!(
                             "The function is not allowed to be used this way in an expression; function: {name}"
                         ));
@@ -517,6 +591,13 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 }
                 match self.args::<1>(&name, args) {
                     Some([Term::Path(p)]) => Operand::Size(p),
+                    Some([Term::Value(v)]) => {
+                        self.semantic(format!(
+                            "Incorrect operand type for operator or function; operator or function: {name}, operand type: {}",
+                            type_of(&v)
+                        ));
+                        Operand::Value(AttributeValue::Null)
+                    }
                     Some(_) => {
                         self.semantic(format!(
                             "Operator or function requires a document path; operator or function: {name}"
@@ -580,7 +661,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                     match v {
                         AttributeValue::S(s) if TYPE_NAMES.contains(&s.as_str()) => {}
                         AttributeValue::S(s) => self.semantic(format!(
-                            "Invalid attribute type name found; type: {s}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"
+                            "Invalid attribute type name found; type: {s}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
                         )),
                         other => self.semantic(format!(
                             "Incorrect operand type for operator or function; operator or function: {name}, operand type: {}",
@@ -617,6 +698,12 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 Cond::Contains(a, b)
             }
             "size" => never,
+            "if_not_exists" | "list_append" => {
+                self.semantic(format!(
+                    "The function is not allowed in a condition expression; function: {name}"
+                ));
+                never
+            }
             _ if is_function(name) => {
                 self.semantic(format!(
                     "The function is not allowed to be used this way in an expression; function: {name}"
@@ -681,7 +768,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                                 | AttributeValue::Bs(_)
                         ) {
                             self.semantic(format!(
-                                "Incorrect operand type for operator or function; operator: ADD, operand type: {}",
+                                "Incorrect operand type for operator or function; operator: ADD, operand type: {}, typeSet: ALLOWED_FOR_ADD_OPERAND",
                                 long_type(&v)
                             ));
                         }
@@ -694,7 +781,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                             AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)
                         ) {
                             self.semantic(format!(
-                                "Incorrect operand type for operator or function; operator: DELETE, operand type: {}",
+                                "Incorrect operand type for operator or function; operator: DELETE, operand type: {}, typeSet: ALLOWED_FOR_DELETE_OPERAND",
                                 long_type(&v)
                             ));
                         }
@@ -713,6 +800,12 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     }
 
     fn set_operand(&mut self) -> PResult<SetOperand> {
+        if self.peek() == Kind::LParen {
+            self.pos += 1;
+            let o = self.set_operand()?;
+            self.expect(Kind::RParen)?;
+            return Ok(o);
+        }
         let t = self.term()?;
         Ok(self.set_operand_of(t))
     }

@@ -33,7 +33,10 @@ fn item() -> Item {
 }
 
 fn values(pairs: &[(&str, V)]) -> Item {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn cond(src: &str, vals: &Item) -> Result<bool, String> {
@@ -65,11 +68,29 @@ fn functions() {
         (":q", s("q")),
         (":three", n("3")),
     ]);
-    assert_eq!(cond("attribute_exists(m.x) AND attribute_not_exists(m.z)", &Item::new()), Ok(true));
-    assert_eq!(cond("attribute_type(n, :t)", &values(&[(":t", s("N"))])), Ok(true));
-    assert_eq!(cond("begins_with(l[1], :p)", &values(&[(":p", s("tw"))])), Ok(true));
-    assert_eq!(cond("contains(ss, :q)", &values(&[(":q", s("q"))])), Ok(true));
-    assert_eq!(cond("size(l) = :three", &values(&[(":three", n("3"))])), Ok(true));
+    assert_eq!(
+        cond(
+            "attribute_exists(m.x) AND attribute_not_exists(m.z)",
+            &Item::new()
+        ),
+        Ok(true)
+    );
+    assert_eq!(
+        cond("attribute_type(n, :t)", &values(&[(":t", s("N"))])),
+        Ok(true)
+    );
+    assert_eq!(
+        cond("begins_with(l[1], :p)", &values(&[(":p", s("tw"))])),
+        Ok(true)
+    );
+    assert_eq!(
+        cond("contains(ss, :q)", &values(&[(":q", s("q"))])),
+        Ok(true)
+    );
+    assert_eq!(
+        cond("size(l) = :three", &values(&[(":three", n("3"))])),
+        Ok(true)
+    );
     let _ = v;
 }
 
@@ -97,7 +118,8 @@ fn error_messages() {
         "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"AND\""
     );
     let mut r = Resolver::new(None, Some(&v));
-    r.condition("attribute_exists(a)", ExprKind::Condition).unwrap();
+    r.condition("attribute_exists(a)", ExprKind::Condition)
+        .unwrap();
     assert_eq!(
         r.finish().unwrap_err().0,
         "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}"

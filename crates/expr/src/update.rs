@@ -24,6 +24,16 @@ fn missing_attribute() -> ExprError {
     )
 }
 
+/// Arithmetic results are rounded by nobody: more than 38 digits is refused.
+fn arith_error(e: ferrodyn_types::NumberError) -> ExprError {
+    match e {
+        ferrodyn_types::NumberError::TooManyDigits => {
+            ExprError("DynamoDB only supports precision up to 38 digits".into())
+        }
+        other => ExprError(other.to_string()),
+    }
+}
+
 fn operand_value(o: &SetOperand, old: &Item) -> Result<AttributeValue, ExprError> {
     match o {
         SetOperand::Path(p) => get(old, p).cloned().ok_or_else(missing_attribute),
@@ -53,8 +63,7 @@ fn set_value(v: &SetValue, old: &Item) -> Result<AttributeValue, ExprError> {
             } else {
                 x.checked_sub(&y)
             };
-            r.map(AttributeValue::N)
-                .map_err(|e| ExprError(e.to_string()))
+            r.map(AttributeValue::N).map_err(arith_error)
         }
         _ => Err(incorrect_type()),
     };
@@ -103,7 +112,7 @@ pub fn set_path(item: &mut Item, path: &Path, v: AttributeValue) -> Result<(), E
     Ok(())
 }
 
-/// Remove what is at `path`; nothing happens if it is not there.
+/// Remove what is at `path`; the parent must exist, the element itself need not.
 pub fn remove_path(item: &mut Item, path: &Path) -> Result<(), ExprError> {
     if let [Step::Attr(a)] = path.0.as_slice() {
         item.remove(a);
@@ -111,7 +120,7 @@ pub fn remove_path(item: &mut Item, path: &Path) -> Result<(), ExprError> {
     }
     let last = path.0.last().ok_or_else(invalid_path)?;
     match (parent_mut(item, path), last) {
-        (None, _) => {}
+        (None, _) => return Err(invalid_path()),
         (Some(AttributeValue::M(m)), Step::Attr(a)) => {
             m.remove(a);
         }
@@ -143,7 +152,7 @@ pub fn add_value(
     use AttributeValue as V;
     Ok(match (cur, v) {
         (None, v) => v.clone(),
-        (Some(V::N(a)), V::N(b)) => V::N(a.checked_add(b).map_err(|e| ExprError(e.to_string()))?),
+        (Some(V::N(a)), V::N(b)) => V::N(a.checked_add(b).map_err(arith_error)?),
         (Some(V::Ss(a)), V::Ss(b)) => V::Ss(union(a, b)),
         (Some(V::Ns(a)), V::Ns(b)) => V::Ns(union(a, b)),
         (Some(V::Bs(a)), V::Bs(b)) => V::Bs(union(a, b)),

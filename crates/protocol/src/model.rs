@@ -250,9 +250,20 @@ pub struct TableDescriptionOutput {
 
 // ----------------------------------------------------------------------------- item ops
 
-/// A legacy `Expected` / `AttributeUpdates` entry, kept undecoded until the engine
-/// supports its full semantics.
-pub type Legacy = HashMap<String, serde_json::Value>;
+/// One legacy condition: an `Expected` entry (`Value`/`Exists` or
+/// `ComparisonOperator`/`AttributeValueList`), or a `KeyConditions` / `QueryFilter` /
+/// `ScanFilter` entry (`ComparisonOperator`/`AttributeValueList` only).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LegacyCondition {
+    pub value: Option<ferrodyn_types::AttributeValue>,
+    pub exists: Option<bool>,
+    pub comparison_operator: Option<String>,
+    pub attribute_value_list: Option<Vec<ferrodyn_types::AttributeValue>>,
+}
+
+/// A map of legacy conditions by attribute name.
+pub type Legacy = HashMap<String, LegacyCondition>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -372,6 +383,65 @@ pub struct WriteItemOutput {
 pub struct GetItemOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<Item>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<ConsumedCapacity>,
+}
+
+// ----------------------------------------------------------------------------- query, scan
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct QueryInput {
+    pub table_name: Option<String>,
+    pub index_name: Option<String>,
+    pub select: Option<String>,
+    pub attributes_to_get: Option<Vec<String>>,
+    pub limit: Option<i64>,
+    pub consistent_read: Option<bool>,
+    pub key_conditions: Option<Legacy>,
+    pub query_filter: Option<Legacy>,
+    pub conditional_operator: Option<String>,
+    pub scan_index_forward: Option<bool>,
+    pub exclusive_start_key: Option<Item>,
+    pub return_consumed_capacity: Option<String>,
+    pub projection_expression: Option<String>,
+    pub filter_expression: Option<String>,
+    pub key_condition_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
+    pub expression_attribute_values: Option<Item>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ScanInput {
+    pub table_name: Option<String>,
+    pub index_name: Option<String>,
+    pub attributes_to_get: Option<Vec<String>>,
+    pub limit: Option<i64>,
+    pub select: Option<String>,
+    pub scan_filter: Option<Legacy>,
+    pub conditional_operator: Option<String>,
+    pub exclusive_start_key: Option<Item>,
+    pub return_consumed_capacity: Option<String>,
+    pub total_segments: Option<i64>,
+    pub segment: Option<i64>,
+    pub projection_expression: Option<String>,
+    pub filter_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
+    pub expression_attribute_values: Option<Item>,
+    pub consistent_read: Option<bool>,
+}
+
+/// The answer of Query and Scan.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct QueryOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<Item>>,
+    pub count: usize,
+    pub scanned_count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_key: Option<Item>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<ConsumedCapacity>,
 }

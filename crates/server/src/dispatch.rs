@@ -28,6 +28,8 @@ pub async fn dispatch(
         GetItem => json(engine.get_item(decode(body)?).await),
         DeleteItem => json(engine.delete_item(decode(body)?).await),
         UpdateItem => json(engine.update_item(decode(body)?).await),
+        Query => json(engine.query(decode(body)?).await),
+        Scan => json(engine.scan(decode(body)?).await),
         TagResource => json(engine.tag_resource(decode(body)?).await),
         UntagResource => json(engine.untag_resource(decode(body)?).await),
         ListTagsOfResource => json(engine.list_tags_of_resource(decode(body)?).await),
@@ -51,10 +53,8 @@ pub async fn dispatch(
         | ListBackups
         | ListExports
         | ListImports
-        | Query
         | RestoreTableFromBackup
         | RestoreTableToPointInTime
-        | Scan
         | TransactGetItems
         | TransactWriteItems
         | UpdateContinuousBackups

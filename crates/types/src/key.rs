@@ -67,6 +67,17 @@ impl KeySchema {
         Ok(out)
     }
 
+    /// The storage-key prefix shared by every item of one partition: the hash prefix and
+    /// the encoded partition value.
+    pub fn partition_prefix(&self, hash: &AttributeValue) -> Vec<u8> {
+        let mut part = Vec::with_capacity(16);
+        encode_part(hash, &mut part);
+        let mut out = Vec::with_capacity(part.len() + 4);
+        out.extend_from_slice(&fnv1a32(&part).to_be_bytes());
+        out.extend_from_slice(&part);
+        out
+    }
+
     /// The key attributes of `item` (for ReturnValues, LastEvaluatedKey, ...).
     pub fn project_key(&self, item: &Item) -> Item {
         self.names()
@@ -107,6 +118,35 @@ pub fn encode_part(v: &AttributeValue, out: &mut Vec<u8>) {
         // Only scalar values are ever key parts; the schema check runs first.
         _ => {}
     }
+}
+
+/// Encode the start of an S or B key value without its terminator: every encoded value
+/// that begins with `v` starts with these bytes (for `begins_with` ranges).
+pub fn encode_prefix_part(v: &AttributeValue, out: &mut Vec<u8>) {
+    let b = match v {
+        AttributeValue::S(s) => s.as_bytes(),
+        AttributeValue::B(b) => b.as_slice(),
+        _ => return,
+    };
+    for &x in b {
+        out.push(x);
+        if x == 0 {
+            out.push(0xff);
+        }
+    }
+}
+
+/// The smallest byte string greater than every string that starts with `prefix`, or
+/// `None` if there is none (the prefix is all 0xFF).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut v = prefix.to_vec();
+    while let Some(last) = v.pop() {
+        if last < 0xff {
+            v.push(last + 1);
+            return Some(v);
+        }
+    }
+    None
 }
 
 fn escape(b: &[u8], out: &mut Vec<u8>) {

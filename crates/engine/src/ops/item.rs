@@ -4,11 +4,15 @@
 //! then parameter combinations, then the table lookup, then the key against the schema,
 //! then sizes, then the write itself.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use ferrodyn_expr::eval::{eval, project};
+use ferrodyn_expr::update::apply;
+use ferrodyn_expr::{legacy, Cond, ExprKind, Path, Resolver};
 use ferrodyn_protocol::model::*;
 use ferrodyn_protocol::{ApiError, Violations};
+
+use super::exprs::{expr_error, legacy_entries, resolver};
 use ferrodyn_types::codec::{decode_item, encode_item};
 use ferrodyn_types::{item_size, AttributeValue, Item, KeyError, KeySchema};
 
@@ -52,51 +56,6 @@ fn common_violations(
         "returnValuesOnConditionCheckFailure",
         RETURN_ON_FAILURE,
     );
-}
-
-/// Expression parameters need the expression language (the `expr` crate, next on the
-/// roadmap); until then they are refused with a clear message rather than ignored.
-fn check_expressions(
-    condition: &Option<String>,
-    names: &Option<HashMap<String, String>>,
-    values: &Option<Item>,
-    expected: bool,
-    extra: &[(&str, bool)],
-) -> Result<(), ApiError> {
-    if expected && condition.is_some() {
-        return Err(ApiError::validation(
-            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}",
-        ));
-    }
-    let any_expr = condition.is_some() || extra.iter().any(|(_, present)| *present);
-    if values.is_some() && !any_expr {
-        return Err(ApiError::validation(
-            "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null",
-        ));
-    }
-    if names.is_some() && !any_expr {
-        return Err(ApiError::validation(
-            "ExpressionAttributeNames can only be specified when using expressions",
-        ));
-    }
-    if condition.is_some() {
-        return Err(unsupported("ConditionExpression"));
-    }
-    for (name, present) in extra {
-        if *present {
-            return Err(unsupported(name));
-        }
-    }
-    if expected {
-        return Err(unsupported("Expected"));
-    }
-    Ok(())
-}
-
-fn unsupported(what: &str) -> ApiError {
-    ApiError::validation(format!(
-        "{what} is not supported by this version of Ferrodyn (the expression language is planned; see docs/compatibility.md)"
-    ))
 }
 
 /// The key message for PutItem's full item.
@@ -181,6 +140,63 @@ struct Written {
     new: Option<Item>,
 }
 
+/// The condition of a write: an expression or legacy `Expected`, already parsed.
+pub(crate) type WriteCondition = Option<Arc<Cond>>;
+
+/// Check `cond` against the item as it is; the failure carries the item when
+/// ReturnValuesOnConditionCheckFailure is ALL_OLD.
+pub(crate) fn check_condition(
+    cond: &WriteCondition,
+    old: Option<&Item>,
+    return_old: bool,
+) -> Result<(), ApiError> {
+    let Some(c) = cond else {
+        return Ok(());
+    };
+    let empty = Item::new();
+    if eval(c, old.unwrap_or(&empty)) {
+        Ok(())
+    } else {
+        Err(ApiError::ConditionalCheckFailed {
+            message: "The conditional request failed".into(),
+            item: if return_old { old.cloned() } else { None },
+        })
+    }
+}
+
+/// Parse a write's ConditionExpression or Expected into one condition.
+fn write_condition(
+    r: &mut Resolver<'_>,
+    expression: &Option<String>,
+    expected: &Option<Legacy>,
+    conditional_operator: &Option<String>,
+) -> Result<WriteCondition, ApiError> {
+    if let Some(src) = expression {
+        return Ok(Some(Arc::new(
+            r.condition(src, ExprKind::Condition).map_err(expr_error)?,
+        )));
+    }
+    if conditional_operator.is_some() && expected.is_none() {
+        return Err(ApiError::validation(
+            "ConditionalOperator cannot be used without Filter or Expected",
+        ));
+    }
+    if let Some(map) = expected {
+        let c = legacy::expected(&legacy_entries(map), conditional_operator.as_deref())
+            .map_err(expr_error)?;
+        return Ok(c.map(Arc::new));
+    }
+    Ok(None)
+}
+
+fn conditional_operator_check(v: &mut Violations, conditional_operator: &Option<String>) {
+    v.enumeration(
+        conditional_operator.as_deref(),
+        "conditionalOperator",
+        &["AND", "OR"],
+    );
+}
+
 impl Engine {
     /// Replace (or delete, if `new` is None) the item under `key` in one transaction,
     /// keeping the table statistics in step. `compute` gets the old item and returns the
@@ -237,13 +253,14 @@ impl Engine {
             &input.return_values_on_condition_check_failure,
         );
         v.not_null(&input.item, "item");
+        conditional_operator_check(&mut v, &input.conditional_operator);
         v.into_result()?;
-        check_expressions(
-            &input.condition_expression,
-            &input.expression_attribute_names,
-            &input.expression_attribute_values,
-            input.expected.is_some(),
-            &[],
+        let mut r = resolver(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            &[("ConditionExpression", input.condition_expression.is_some())],
+            &[("Expected", input.expected.is_some())],
+            &["ConditionExpression"],
         )?;
         if !matches!(
             input.return_values.as_deref(),
@@ -253,6 +270,13 @@ impl Engine {
                 "ReturnValues can only be ALL_OLD or NONE",
             ));
         }
+        let cond = write_condition(
+            &mut r,
+            &input.condition_expression,
+            &input.expected,
+            &input.conditional_operator,
+        )?;
+        r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         let item = input.item.unwrap_or_default();
         let key = meta.schema.encode_item_key(&item).map_err(item_key_error)?;
@@ -266,8 +290,13 @@ impl Engine {
         let metrics = item_collection_metrics(&meta, &input.return_item_collection_metrics, &item);
         let shared = Arc::new(item);
         let new = shared.clone();
+        let return_old =
+            input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
         let w = self
-            .write_item(&meta, key, move |_| Ok(Some((*new).clone())))
+            .write_item(&meta, key, move |old| {
+                check_condition(&cond, old, return_old)?;
+                Ok(Some((*new).clone()))
+            })
             .await?;
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
         Ok(WriteItemOutput {
@@ -304,25 +333,32 @@ impl Engine {
             }
         }
         v.into_result()?;
-        if input.projection_expression.is_some() && input.attributes_to_get.is_some() {
-            return Err(ApiError::validation(
-                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
-            ));
-        }
-        if input.expression_attribute_names.is_some() && input.projection_expression.is_none() {
-            return Err(ApiError::validation(
-                "ExpressionAttributeNames can only be specified when using expressions",
-            ));
-        }
-        if input.projection_expression.is_some() {
-            return Err(unsupported("ProjectionExpression"));
-        }
-        if let Some(a) = &input.attributes_to_get {
-            let mut seen = std::collections::HashSet::new();
-            if let Some(d) = a.iter().find(|x| !seen.insert(x.as_str())) {
-                return Err(invalid(format!("Duplicate value in attribute name: {d}")));
+        let mut r = resolver(
+            input.expression_attribute_names.as_ref(),
+            None,
+            &[(
+                "ProjectionExpression",
+                input.projection_expression.is_some(),
+            )],
+            &[("AttributesToGet", input.attributes_to_get.is_some())],
+            &[],
+        )?;
+        let projection = match &input.projection_expression {
+            Some(src) => Some(r.projection(src).map_err(expr_error)?),
+            None => None,
+        };
+        r.finish().map_err(expr_error)?;
+        let projection = match (projection, &input.attributes_to_get) {
+            (Some(p), _) => Some(p),
+            (None, Some(a)) => {
+                let mut seen = std::collections::HashSet::new();
+                if let Some(d) = a.iter().find(|x| !seen.insert(x.as_str())) {
+                    return Err(invalid(format!("Duplicate value in attribute name: {d}")));
+                }
+                Some(legacy::attributes_to_get(a))
             }
-        }
+            (None, None) => None,
+        };
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         let key = encode_key_param(&meta, input.key.as_ref().unwrap_or(&Item::new()))?;
         let bytes = {
@@ -336,11 +372,8 @@ impl Engine {
             None => None,
         };
         let size = item.as_ref().map(item_size).unwrap_or(0);
-        let item = match (&input.attributes_to_get, item) {
-            (Some(names), Some(mut item)) => {
-                item.retain(|k, _| names.iter().any(|n| n == k));
-                Some(item)
-            }
+        let item = match (&projection, item) {
+            (Some(paths), Some(item)) => Some(project(&item, paths)),
             (_, item) => item,
         };
         Ok(GetItemOutput {
@@ -364,13 +397,14 @@ impl Engine {
             &input.return_values_on_condition_check_failure,
         );
         v.not_null(&input.key, "key");
+        conditional_operator_check(&mut v, &input.conditional_operator);
         v.into_result()?;
-        check_expressions(
-            &input.condition_expression,
-            &input.expression_attribute_names,
-            &input.expression_attribute_values,
-            input.expected.is_some(),
-            &[],
+        let mut r = resolver(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            &[("ConditionExpression", input.condition_expression.is_some())],
+            &[("Expected", input.expected.is_some())],
+            &["ConditionExpression"],
         )?;
         if !matches!(
             input.return_values.as_deref(),
@@ -380,10 +414,24 @@ impl Engine {
                 "ReturnValues can only be ALL_OLD or NONE",
             ));
         }
+        let cond = write_condition(
+            &mut r,
+            &input.condition_expression,
+            &input.expected,
+            &input.conditional_operator,
+        )?;
+        r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         let key_item = input.key.unwrap_or_default();
         let key = encode_key_param(&meta, &key_item)?;
-        let w = self.write_item(&meta, key, |_| Ok(None)).await?;
+        let return_old =
+            input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
+        let w = self
+            .write_item(&meta, key, move |old| {
+                check_condition(&cond, old, return_old)?;
+                Ok(None)
+            })
+            .await?;
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
         Ok(WriteItemOutput {
             consumed_capacity: consumed(
@@ -415,87 +463,82 @@ impl Engine {
             &input.return_values_on_condition_check_failure,
         );
         v.not_null(&input.key, "key");
-        for (name, u) in input.attribute_updates.iter().flatten() {
+        let mut updates: Vec<(&String, &AttributeValueUpdate)> =
+            input.attribute_updates.iter().flatten().collect();
+        updates.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, u) in &updates {
             v.enumeration(
                 u.action.as_deref(),
                 &format!("attributeUpdates.{name}.member.action"),
                 ATTRIBUTE_ACTIONS,
             );
         }
+        conditional_operator_check(&mut v, &input.conditional_operator);
         v.into_result()?;
-        if input.attribute_updates.is_some() && input.update_expression.is_some() {
-            return Err(ApiError::validation(
-                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributeUpdates} Expression parameters: {UpdateExpression}",
-            ));
-        }
-        check_expressions(
-            &input.condition_expression,
-            &input.expression_attribute_names,
-            &input.expression_attribute_values,
-            input.expected.is_some(),
-            &[("UpdateExpression", input.update_expression.is_some())],
+        let mut r = resolver(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            &[
+                ("UpdateExpression", input.update_expression.is_some()),
+                ("ConditionExpression", input.condition_expression.is_some()),
+            ],
+            &[
+                ("AttributeUpdates", input.attribute_updates.is_some()),
+                ("Expected", input.expected.is_some()),
+            ],
+            &["UpdateExpression", "ConditionExpression"],
         )?;
+        let update = match &input.update_expression {
+            Some(src) => Some(r.update(src).map_err(expr_error)?),
+            None => None,
+        };
+        let cond = write_condition(
+            &mut r,
+            &input.condition_expression,
+            &input.expected,
+            &input.conditional_operator,
+        )?;
+        r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         let key_item = input.key.clone().unwrap_or_default();
         let key = encode_key_param(&meta, &key_item)?;
-        let updates: Vec<(String, AttributeValueUpdate)> = input
-            .attribute_updates
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
+        let legacy_updates: Vec<(String, AttributeValueUpdate)> = updates
+            .iter()
+            .map(|(n, u)| ((*n).clone(), (*u).clone()))
             .collect();
-        for (name, u) in &updates {
-            if meta.schema.is_key(name) {
-                return Err(invalid(format!(
-                    "Cannot update attribute {name}. This attribute is part of the key"
-                )));
-            }
-            let action = u.action.as_deref().unwrap_or("PUT");
-            match (action, &u.value) {
-                ("PUT", None) => {
-                    return Err(invalid(
-                        "Only DELETE action is allowed when no attribute value is specified",
-                    ))
-                }
-                ("ADD", None) => {
-                    return Err(invalid(
-                        "Only DELETE action is allowed when no attribute value is specified",
-                    ))
-                }
-                ("ADD", Some(v))
-                    if !matches!(
-                        v,
-                        AttributeValue::N(_)
-                            | AttributeValue::Ss(_)
-                            | AttributeValue::Ns(_)
-                            | AttributeValue::Bs(_)
-                    ) =>
-                {
+        for (name, u) in &legacy_updates {
+            check_legacy_update(&meta, name, u)?;
+        }
+        if let Some(u) = &update {
+            for a in &u.actions {
+                let root = a.path().root();
+                if meta.schema.is_key(root) {
                     return Err(invalid(format!(
-                        "ADD action is not supported for the type {}",
-                        v.type_name()
+                        "Cannot update attribute {root}. This attribute is part of the key"
                     )));
                 }
-                ("DELETE", Some(v))
-                    if !matches!(
-                        v,
-                        AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)
-                    ) =>
-                {
-                    return Err(invalid(format!(
-                        "DELETE action with value is not supported for the type {}",
-                        v.type_name()
-                    )));
-                }
-                _ => {}
             }
         }
-        let names: Vec<String> = updates.iter().map(|(n, _)| n.clone()).collect();
+        let paths: Vec<Path> = match &update {
+            Some(u) => u.returned_paths(),
+            None => legacy_updates
+                .iter()
+                .map(|(n, _)| Path::attr(n.as_str()))
+                .collect(),
+        };
+        let return_old =
+            input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
         let w = self
             .write_item(&meta, key, move |old| {
+                check_condition(&cond, old, return_old)?;
                 let mut item = old.cloned().unwrap_or_else(|| key_item.clone());
-                for (name, u) in &updates {
-                    apply_legacy_update(&mut item, name, u)?;
+                match &update {
+                    Some(u) => apply(u, &mut item).map_err(expr_error)?,
+                    None => {
+                        for (name, u) in &legacy_updates {
+                            apply_legacy_update(&mut item, name, u)?;
+                        }
+                    }
                 }
                 if item_size(&item) > MAX_ITEM_SIZE {
                     return Err(ApiError::validation(
@@ -507,14 +550,7 @@ impl Engine {
             .await?;
         let new_size = w.new.as_ref().map(item_size).unwrap_or(0);
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
-        let pick = |item: &Option<Item>| -> Option<Item> {
-            item.as_ref().map(|i| {
-                i.iter()
-                    .filter(|(k, _)| names.contains(k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-        };
+        let pick = |item: &Option<Item>| item.as_ref().map(|i| project(i, &paths));
         let attributes = match input.return_values.as_deref() {
             Some("ALL_OLD") => w.old.clone(),
             Some("ALL_NEW") => w.new.clone(),
@@ -534,6 +570,51 @@ impl Engine {
                 item_collection_metrics(&meta, &input.return_item_collection_metrics, n)
             }),
         })
+    }
+}
+
+/// The static checks of one legacy `AttributeUpdates` entry.
+fn check_legacy_update(
+    meta: &TableMeta,
+    name: &str,
+    u: &AttributeValueUpdate,
+) -> Result<(), ApiError> {
+    if meta.schema.is_key(name) {
+        return Err(invalid(format!(
+            "Cannot update attribute {name}. This attribute is part of the key"
+        )));
+    }
+    let action = u.action.as_deref().unwrap_or("PUT");
+    match (action, &u.value) {
+        ("PUT", None) | ("ADD", None) => Err(invalid(
+            "Only DELETE action is allowed when no attribute value is specified",
+        )),
+        ("ADD", Some(v))
+            if !matches!(
+                v,
+                AttributeValue::N(_)
+                    | AttributeValue::Ss(_)
+                    | AttributeValue::Ns(_)
+                    | AttributeValue::Bs(_)
+            ) =>
+        {
+            Err(invalid(format!(
+                "ADD action is not supported for the type {}",
+                v.type_name()
+            )))
+        }
+        ("DELETE", Some(v))
+            if !matches!(
+                v,
+                AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)
+            ) =>
+        {
+            Err(invalid(format!(
+                "DELETE action with value is not supported for the type {}",
+                v.type_name()
+            )))
+        }
+        _ => Ok(()),
     }
 }
 

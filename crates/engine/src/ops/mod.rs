@@ -1,6 +1,8 @@
 //! Operations, by family.
 
+pub mod exprs;
 pub mod item;
 pub mod meta;
+pub mod query;
 pub mod table;
 pub mod tags;

@@ -1,0 +1,644 @@
+//! Query and Scan: one page of a key range, with DynamoDB's paging rules.
+//!
+//! A page ends after `Limit` items have been read, or once the items read add up to 1 MB,
+//! or at the end of the range. Both limits count items read, before the filter, so `Count`
+//! (items returned) and `ScannedCount` (items read) match DynamoDB. A page that stops early
+//! carries `LastEvaluatedKey`: the key of the last item read, filtered out or not.
+//!
+//! Query is one range scan inside a partition (the sort-key condition becomes bounds);
+//! Scan walks the whole keyspace, and parallel Scan segments are ranges of the 32-bit hash
+//! prefix, so every item falls in exactly one segment.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use ferrodyn_expr::eval::{eval, project};
+use ferrodyn_expr::keycond::{key_condition, KeyCondition, RangeCond};
+use ferrodyn_expr::{legacy, CmpOp, Cond, ExprKind, Path};
+use ferrodyn_protocol::model::{QueryInput, QueryOutput, ScanInput};
+use ferrodyn_protocol::{ApiError, Violations};
+use ferrodyn_types::codec::decode_item;
+use ferrodyn_types::key::{encode_part, encode_prefix_part, prefix_successor};
+use ferrodyn_types::{item_size, AttributeValue, Item, KeyError};
+
+use super::exprs::{expr_error, legacy_entries, resolver};
+use crate::capacity::{consumed, read_units};
+use crate::catalog::TableMeta;
+use crate::{storage_error, Engine};
+
+/// DynamoDB's page size limit: 1 MB of items read.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+const SELECT: &[&str] = &[
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
+    "SPECIFIC_ATTRIBUTES",
+    "COUNT",
+];
+const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
+const MAX_SEGMENTS: i64 = 1_000_000;
+
+/// Everything a page read needs, decided before touching storage.
+struct Plan {
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    reverse: bool,
+    limit: Option<usize>,
+    /// Checked on every item read (the sort-key condition, as a safety net for the bounds).
+    key_filter: Option<Cond>,
+    filter: Option<Cond>,
+    projection: Option<Vec<Path>>,
+    count_only: bool,
+    consistent: bool,
+}
+
+/// The shared request checks of Query and Scan.
+struct Common<'a> {
+    select: Option<&'a str>,
+    projection_expression: &'a Option<String>,
+    attributes_to_get: &'a Option<Vec<String>>,
+    index_name: &'a Option<String>,
+}
+
+fn select_checks(c: &Common<'_>) -> Result<(), ApiError> {
+    let has_projection = c.projection_expression.is_some() || c.attributes_to_get.is_some();
+    let which = if c.projection_expression.is_some() {
+        "ProjectionExpression"
+    } else {
+        "AttributesToGet"
+    };
+    match c.select {
+        Some("SPECIFIC_ATTRIBUTES") if !has_projection => Err(ApiError::validation(
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
+        )),
+        Some("COUNT") if has_projection => Err(ApiError::validation(format!(
+            "Cannot specify the {which} when choosing to get only the Count"
+        ))),
+        Some("ALL_ATTRIBUTES") if has_projection => Err(ApiError::validation(format!(
+            "Cannot specify the {which} when choosing to get ALL_ATTRIBUTES"
+        ))),
+        Some("ALL_PROJECTED_ATTRIBUTES") if c.index_name.is_none() => {
+            Err(ApiError::validation(
+                "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn attributes_to_get_violations(v: &mut Violations, a: &Option<Vec<String>>) {
+    if a.as_ref().is_some_and(Vec::is_empty) {
+        v.add(
+            Some("[]"),
+            "attributesToGet",
+            "Member must have length greater than or equal to 1",
+        );
+    }
+}
+
+fn projection_of(
+    r: &mut ferrodyn_expr::Resolver<'_>,
+    expression: &Option<String>,
+    attributes_to_get: &Option<Vec<String>>,
+) -> Result<Option<Vec<Path>>, ApiError> {
+    if let Some(src) = expression {
+        return Ok(Some(r.projection(src).map_err(expr_error)?));
+    }
+    Ok(attributes_to_get.as_deref().map(legacy::attributes_to_get))
+}
+
+fn index_unsupported(meta: &TableMeta, index: &str) -> ApiError {
+    let known = meta
+        .desc
+        .global_secondary_indexes
+        .iter()
+        .flatten()
+        .map(|g| g.index_name.as_str())
+        .chain(
+            meta.desc
+                .local_secondary_indexes
+                .iter()
+                .flatten()
+                .map(|l| l.index_name.as_str()),
+        )
+        .any(|n| n == index);
+    if known {
+        ApiError::validation(format!(
+            "Reading secondary index {index} is not supported by this version of Ferrodyn (planned; see docs/compatibility.md)"
+        ))
+    } else {
+        ApiError::validation(format!(
+            "The table does not have the specified index: {index}"
+        ))
+    }
+}
+
+/// Check an ExclusiveStartKey against the table's key schema and encode it.
+fn start_key(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, ApiError> {
+    let bad = || ApiError::validation("Type mismatch for attribute to update");
+    if key.len() != meta.schema.names().count() {
+        return Err(ApiError::validation(
+            "Exclusive Start Key must have same size as table's key schema",
+        ));
+    }
+    match meta.schema.encode_item_key(key) {
+        Ok(k) => Ok(k),
+        Err(KeyError::Empty(n)) => Err(ApiError::validation(format!(
+            "The provided starting key is invalid: One or more parameter values were invalid: An AttributeValue may not contain an empty string. Key: {n}"
+        ))),
+        Err(_) => Err(bad()),
+    }
+}
+
+fn tighten_start(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    use Bound::*;
+    match (a, b) {
+        (Unbounded, x) | (x, Unbounded) => x,
+        (Included(x), Included(y)) => Included(x.max(y)),
+        (Excluded(x), Excluded(y)) => Excluded(x.max(y)),
+        (Included(x), Excluded(y)) | (Excluded(y), Included(x)) => {
+            if y >= x {
+                Excluded(y)
+            } else {
+                Included(x)
+            }
+        }
+    }
+}
+
+fn tighten_end(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    use Bound::*;
+    match (a, b) {
+        (Unbounded, x) | (x, Unbounded) => x,
+        (Included(x), Included(y)) => Included(x.min(y)),
+        (Excluded(x), Excluded(y)) => Excluded(x.min(y)),
+        (Included(x), Excluded(y)) | (Excluded(y), Included(x)) => {
+            if y <= x {
+                Excluded(y)
+            } else {
+                Included(x)
+            }
+        }
+    }
+}
+
+/// The storage bounds of a key condition.
+fn query_bounds(meta: &TableMeta, kc: &KeyCondition) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let prefix = meta.schema.partition_prefix(&kc.hash);
+    let with = |v: &AttributeValue| {
+        let mut k = prefix.clone();
+        encode_part(v, &mut k);
+        k
+    };
+    let part_end = || match prefix_successor(&prefix) {
+        Some(e) => Bound::Excluded(e),
+        None => Bound::Unbounded,
+    };
+    let part_start = || Bound::Included(prefix.clone());
+    match &kc.range {
+        None => (part_start(), part_end()),
+        Some(RangeCond::Cmp(op, v)) => match op {
+            CmpOp::Eq => (Bound::Included(with(v)), Bound::Included(with(v))),
+            CmpOp::Lt => (part_start(), Bound::Excluded(with(v))),
+            CmpOp::Le => (part_start(), Bound::Included(with(v))),
+            CmpOp::Gt => (Bound::Excluded(with(v)), part_end()),
+            CmpOp::Ge => (Bound::Included(with(v)), part_end()),
+            CmpOp::Ne => (part_start(), part_end()),
+        },
+        Some(RangeCond::Between(lo, hi)) => (Bound::Included(with(lo)), Bound::Included(with(hi))),
+        Some(RangeCond::BeginsWith(p)) => {
+            let mut k = prefix.clone();
+            encode_prefix_part(p, &mut k);
+            let end = match prefix_successor(&k) {
+                Some(e) => Bound::Excluded(e),
+                None => Bound::Unbounded,
+            };
+            (Bound::Included(k), end)
+        }
+    }
+}
+
+/// The sort-key condition as a condition tree, checked on every item read.
+fn range_filter(meta: &TableMeta, kc: &KeyCondition) -> Option<Cond> {
+    let name = meta.schema.range.as_ref()?.name.clone();
+    let path = || ferrodyn_expr::Operand::Path(Path::attr(name.as_str()));
+    let val = |v: &AttributeValue| ferrodyn_expr::Operand::Value(v.clone());
+    Some(match kc.range.as_ref()? {
+        RangeCond::Cmp(op, v) => Cond::Cmp(*op, path(), val(v)),
+        RangeCond::Between(lo, hi) => Cond::Between(path(), val(lo), val(hi)),
+        RangeCond::BeginsWith(p) => Cond::BeginsWith(path(), val(p)),
+    })
+}
+
+impl Engine {
+    pub async fn query(&self, input: QueryInput) -> Result<QueryOutput, ApiError> {
+        let mut v = Violations::new();
+        v.table_name(&input.table_name, "tableName");
+        if let Some(l) = input.limit {
+            if l < 1 {
+                v.add(
+                    None,
+                    "Limit",
+                    "Member must have value greater than or equal to 1",
+                );
+            }
+        }
+        v.enumeration(input.select.as_deref(), "select", SELECT);
+        v.enumeration(
+            input.return_consumed_capacity.as_deref(),
+            "returnConsumedCapacity",
+            RETURN_CAPACITY,
+        );
+        v.enumeration(
+            input.conditional_operator.as_deref(),
+            "conditionalOperator",
+            &["AND", "OR"],
+        );
+        attributes_to_get_violations(&mut v, &input.attributes_to_get);
+        v.into_result()?;
+        let mut r = resolver(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            &[
+                (
+                    "ProjectionExpression",
+                    input.projection_expression.is_some(),
+                ),
+                ("FilterExpression", input.filter_expression.is_some()),
+                (
+                    "KeyConditionExpression",
+                    input.key_condition_expression.is_some(),
+                ),
+            ],
+            &[
+                ("AttributesToGet", input.attributes_to_get.is_some()),
+                ("QueryFilter", input.query_filter.is_some()),
+                ("KeyConditions", input.key_conditions.is_some()),
+            ],
+            &["KeyConditionExpression", "FilterExpression"],
+        )?;
+        let common = Common {
+            select: input.select.as_deref(),
+            projection_expression: &input.projection_expression,
+            attributes_to_get: &input.attributes_to_get,
+            index_name: &input.index_name,
+        };
+        select_checks(&common)?;
+        if input.conditional_operator.is_some() && input.query_filter.is_none() {
+            return Err(ApiError::validation(
+                "ConditionalOperator cannot be used without Filter or Expected",
+            ));
+        }
+        if input.key_conditions.is_none() && input.key_condition_expression.is_none() {
+            return Err(ApiError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
+        }
+        let key_cond = match &input.key_condition_expression {
+            Some(src) => Some(
+                r.condition(src, ExprKind::KeyCondition)
+                    .map_err(expr_error)?,
+            ),
+            None => None,
+        };
+        let filter = match &input.filter_expression {
+            Some(src) => Some(r.condition(src, ExprKind::Filter).map_err(expr_error)?),
+            None => match &input.query_filter {
+                Some(map) => {
+                    legacy::filter(&legacy_entries(map), input.conditional_operator.as_deref())
+                        .map_err(expr_error)?
+                }
+                None => None,
+            },
+        };
+        let projection = projection_of(
+            &mut r,
+            &input.projection_expression,
+            &input.attributes_to_get,
+        )?;
+        r.finish().map_err(expr_error)?;
+        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        if let Some(index) = &input.index_name {
+            return Err(index_unsupported(&meta, index));
+        }
+        let kc = match (&key_cond, &input.key_conditions) {
+            (Some(c), _) => key_condition(c, &meta.schema).map_err(expr_error)?,
+            (None, Some(map)) => {
+                legacy::key_conditions(&legacy_entries(map), &meta.schema).map_err(expr_error)?
+            }
+            (None, None) => {
+                return Err(ApiError::validation(
+                    "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+                ))
+            }
+        };
+        if let Some(f) = &filter {
+            let param = if input.query_filter.is_some() {
+                "QueryFilter"
+            } else {
+                "Filter Expression"
+            };
+            check_filter_keys(f, &meta, param)?;
+        }
+        let reverse = input.scan_index_forward == Some(false);
+        let (mut start, mut end) = query_bounds(&meta, &kc);
+        let key_filter = range_filter(&meta, &kc);
+        if let Some(esk) = &input.exclusive_start_key {
+            let k = start_key(&meta, esk)?;
+            let empty = Item::new();
+            let in_partition = esk
+                .get(&meta.schema.hash.name)
+                .is_some_and(|h| ferrodyn_expr::eval::equal(h, &kc.hash));
+            let in_range = key_filter
+                .as_ref()
+                .is_none_or(|c| eval(c, esk) || eval(c, &empty));
+            if !in_partition || !in_range {
+                return Err(ApiError::validation(
+                    "The provided starting key does not match the range key predicate",
+                ));
+            }
+            if reverse {
+                end = tighten_end(end, Bound::Excluded(k));
+            } else {
+                start = tighten_start(start, Bound::Excluded(k));
+            }
+        }
+        let plan = Plan {
+            start,
+            end,
+            reverse,
+            limit: input.limit.and_then(|l| usize::try_from(l).ok()),
+            key_filter,
+            filter,
+            projection,
+            count_only: input.select.as_deref() == Some("COUNT"),
+            consistent: input.consistent_read == Some(true),
+        };
+        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref())
+    }
+
+    pub async fn scan(&self, input: ScanInput) -> Result<QueryOutput, ApiError> {
+        let mut v = Violations::new();
+        v.table_name(&input.table_name, "tableName");
+        v.min(input.limit, "limit", 1);
+        v.enumeration(input.select.as_deref(), "select", SELECT);
+        v.enumeration(
+            input.return_consumed_capacity.as_deref(),
+            "returnConsumedCapacity",
+            RETURN_CAPACITY,
+        );
+        v.enumeration(
+            input.conditional_operator.as_deref(),
+            "conditionalOperator",
+            &["AND", "OR"],
+        );
+        v.min(input.segment, "segment", 0);
+        v.max(input.segment, "segment", MAX_SEGMENTS - 1);
+        v.min(input.total_segments, "totalSegments", 1);
+        v.max(input.total_segments, "totalSegments", MAX_SEGMENTS);
+        attributes_to_get_violations(&mut v, &input.attributes_to_get);
+        v.into_result()?;
+        let segments = match (input.segment, input.total_segments) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ApiError::validation(
+                    "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::validation(
+                    "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+                ))
+            }
+            (Some(s), Some(t)) if s >= t => {
+                return Err(ApiError::validation(format!(
+                    "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+                )))
+            }
+            (Some(s), Some(t)) => Some((s, t)),
+        };
+        let mut r = resolver(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            &[
+                (
+                    "ProjectionExpression",
+                    input.projection_expression.is_some(),
+                ),
+                ("FilterExpression", input.filter_expression.is_some()),
+            ],
+            &[
+                ("AttributesToGet", input.attributes_to_get.is_some()),
+                ("ScanFilter", input.scan_filter.is_some()),
+            ],
+            &["FilterExpression"],
+        )?;
+        select_checks(&Common {
+            select: input.select.as_deref(),
+            projection_expression: &input.projection_expression,
+            attributes_to_get: &input.attributes_to_get,
+            index_name: &input.index_name,
+        })?;
+        if input.conditional_operator.is_some() && input.scan_filter.is_none() {
+            return Err(ApiError::validation(
+                "ConditionalOperator cannot be used without Filter or Expected",
+            ));
+        }
+        let filter = match &input.filter_expression {
+            Some(src) => Some(r.condition(src, ExprKind::Filter).map_err(expr_error)?),
+            None => match &input.scan_filter {
+                Some(map) => {
+                    legacy::filter(&legacy_entries(map), input.conditional_operator.as_deref())
+                        .map_err(expr_error)?
+                }
+                None => None,
+            },
+        };
+        let projection = projection_of(
+            &mut r,
+            &input.projection_expression,
+            &input.attributes_to_get,
+        )?;
+        r.finish().map_err(expr_error)?;
+        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        if let Some(index) = &input.index_name {
+            return Err(index_unsupported(&meta, index));
+        }
+        let (mut start, end) = match segments {
+            None => (Bound::Unbounded, Bound::Unbounded),
+            Some((s, t)) => segment_bounds(s, t),
+        };
+        if let Some(esk) = &input.exclusive_start_key {
+            let k = start_key(&meta, esk)?;
+            start = tighten_start(start, Bound::Excluded(k));
+        }
+        let plan = Plan {
+            start,
+            end,
+            reverse: false,
+            limit: input.limit.and_then(|l| usize::try_from(l).ok()),
+            key_filter: None,
+            filter,
+            projection,
+            count_only: input.select.as_deref() == Some("COUNT"),
+            consistent: input.consistent_read == Some(true),
+        };
+        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref())
+    }
+
+    /// Read one page according to `plan`.
+    fn read_page(
+        &self,
+        meta: &Arc<TableMeta>,
+        plan: Plan,
+        capacity_mode: Option<&str>,
+    ) -> Result<QueryOutput, ApiError> {
+        let mut items = Vec::new();
+        let mut count = 0usize;
+        let mut scanned = 0usize;
+        let mut bytes = 0usize;
+        let mut last: Option<Item> = None;
+        let mut stopped = false;
+        let mut failure: Option<ApiError> = None;
+        {
+            let view = self.store.snapshot().map_err(storage_error)?;
+            if bounds_nonempty(&plan.start, &plan.end) {
+                view.scan(
+                    &meta.keyspace,
+                    plan.start.as_ref().map(Vec::as_slice),
+                    plan.end.as_ref().map(Vec::as_slice),
+                    plan.reverse,
+                    &mut |_, value| {
+                        let item = match decode_item(value) {
+                            Ok(i) => i,
+                            Err(e) => {
+                                failure = Some(ApiError::InternalServerError(e.to_string()));
+                                return false;
+                            }
+                        };
+                        if plan.key_filter.as_ref().is_some_and(|c| !eval(c, &item)) {
+                            return true;
+                        }
+                        scanned += 1;
+                        bytes += item_size(&item);
+                        if plan.filter.as_ref().is_none_or(|c| eval(c, &item)) {
+                            count += 1;
+                            if !plan.count_only {
+                                items.push(match &plan.projection {
+                                    Some(p) => project(&item, p),
+                                    None => item.clone(),
+                                });
+                            }
+                        }
+                        let full =
+                            plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
+                        if full {
+                            last = Some(meta.schema.project_key(&item));
+                            stopped = true;
+                            return false;
+                        }
+                        true
+                    },
+                )
+                .map_err(storage_error)?;
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(QueryOutput {
+            items: (!plan.count_only).then_some(items),
+            count,
+            scanned_count: scanned,
+            last_evaluated_key: if stopped { last } else { None },
+            consumed_capacity: consumed(
+                &meta.name,
+                read_units(bytes, plan.consistent),
+                capacity_mode,
+            ),
+        })
+    }
+}
+
+/// Whether a range can hold anything (storage backends may not like inverted bounds).
+fn bounds_nonempty(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
+    use Bound::*;
+    match (start, end) {
+        (Unbounded, _) | (_, Unbounded) => true,
+        (Included(a), Included(b)) => a <= b,
+        (Included(a), Excluded(b)) | (Excluded(a), Included(b)) | (Excluded(a), Excluded(b)) => {
+            a < b
+        }
+    }
+}
+
+/// The key range of parallel-scan segment `s` of `t`: a slice of the 32-bit hash prefix.
+fn segment_bounds(s: i64, t: i64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let span = 1u64 << 32;
+    let at = |i: i64| -> u64 {
+        let i = u64::try_from(i).unwrap_or(0);
+        let t = u64::try_from(t).unwrap_or(1).max(1);
+        // i <= t <= 10^6, so this cannot overflow u64 (2^32 * 10^6 < 2^64).
+        span * i / t
+    };
+    let lo = at(s);
+    let hi = at(s + 1);
+    let enc = |x: u64| u32::try_from(x).map(|v| v.to_be_bytes().to_vec());
+    let start = match enc(lo) {
+        Ok(b) => Bound::Included(b),
+        Err(_) => Bound::Unbounded,
+    };
+    let end = match enc(hi) {
+        Ok(b) => Bound::Excluded(b),
+        Err(_) => Bound::Unbounded,
+    };
+    (start, end)
+}
+
+/// A filter may not name key attributes in a Query.
+fn check_filter_keys(filter: &Cond, meta: &TableMeta, param: &str) -> Result<(), ApiError> {
+    let mut names = Vec::new();
+    collect_roots(filter, &mut names);
+    for n in names {
+        if meta.schema.is_key(&n) {
+            return Err(ApiError::validation(format!(
+                "{param} can only contain non-primary key attributes: Primary key attribute: {n}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn collect_roots(c: &Cond, out: &mut Vec<String>) {
+    use ferrodyn_expr::Operand;
+    let op = |o: &Operand, out: &mut Vec<String>| match o {
+        Operand::Path(p) | Operand::Size(p) => out.push(p.root().to_owned()),
+        Operand::Value(_) => {}
+    };
+    match c {
+        Cond::Cmp(_, a, b) | Cond::BeginsWith(a, b) | Cond::Contains(a, b) => {
+            op(a, out);
+            op(b, out);
+        }
+        Cond::Between(a, b, d) => {
+            op(a, out);
+            op(b, out);
+            op(d, out);
+        }
+        Cond::In(a, l) => {
+            op(a, out);
+            for x in l {
+                op(x, out);
+            }
+        }
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            collect_roots(a, out);
+            collect_roots(b, out);
+        }
+        Cond::Not(a) => collect_roots(a, out),
+        Cond::Exists(p) | Cond::NotExists(p) => out.push(p.root().to_owned()),
+        Cond::Type(p, t) => {
+            out.push(p.root().to_owned());
+            op(t, out);
+        }
+    }
+}
