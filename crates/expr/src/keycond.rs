@@ -118,7 +118,19 @@ pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, Ex
     if parts.len() > 2 {
         return Err(err("Conditions can be of length 1 or 2 only"));
     }
-    let missed = || err("Query condition missed key schema element");
+    // DynamoDB names the first key attribute the condition does not cover.
+    let missed = |hash_seen: bool| match (&schema.range, hash_seen) {
+        (_, false) => err(format!(
+            "Query condition missed key schema element: {}",
+            schema.hash.name
+        )),
+        (Some(r), true) => err(format!(
+            "Query condition missed key schema element: {}",
+            r.name
+        )),
+        (None, true) => err("Query key condition not supported"),
+    };
+    let parts_hash = parts.iter().any(|(n, _)| *n == schema.hash.name);
     let mut hash: Option<AttributeValue> = None;
     let mut range: Option<RangeCond> = None;
     for (name, rc) in parts {
@@ -143,11 +155,12 @@ pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, Ex
             }
             range = Some(rc);
         } else {
-            return Err(missed());
+            let hash_seen = hash.is_some() || parts_hash;
+            return Err(missed(hash_seen));
         }
     }
     let Some(hash) = hash else {
-        return Err(missed());
+        return Err(missed(false));
     };
     Ok(KeyCondition { hash, range })
 }

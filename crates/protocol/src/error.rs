@@ -125,6 +125,13 @@ impl Violations {
         ));
     }
 
+    /// A violation DynamoDB reports without echoing the value (`Value at 'Limit' ...`).
+    pub fn add_unvalued(&mut self, path: &str, constraint: &str) {
+        self.0.push(format!(
+            "Value at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
     pub fn not_null<T>(&mut self, v: &Option<T>, path: &str) {
         if v.is_none() {
             self.add(None, path, "Member must not be null");

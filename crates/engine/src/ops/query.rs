@@ -29,10 +29,10 @@ use crate::{storage_error, Engine};
 /// DynamoDB's page size limit: 1 MB of items read.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 const SELECT: &[&str] = &[
-    "ALL_ATTRIBUTES",
-    "ALL_PROJECTED_ATTRIBUTES",
     "SPECIFIC_ATTRIBUTES",
     "COUNT",
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
 ];
 const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
 const MAX_SEGMENTS: i64 = 1_000_000;
@@ -106,7 +106,18 @@ fn projection_of(
     Ok(attributes_to_get.as_deref().map(legacy::attributes_to_get))
 }
 
-fn index_unsupported(meta: &TableMeta, index: &str) -> ApiError {
+fn index_unsupported(meta: &TableMeta, index: &str, consistent: bool) -> ApiError {
+    let is_gsi = meta
+        .desc
+        .global_secondary_indexes
+        .iter()
+        .flatten()
+        .any(|g| g.index_name == index);
+    if is_gsi && consistent {
+        return ApiError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        );
+    }
     let known = meta
         .desc
         .global_secondary_indexes
@@ -235,11 +246,7 @@ impl Engine {
         v.table_name(&input.table_name, "tableName");
         if let Some(l) = input.limit {
             if l < 1 {
-                v.add(
-                    None,
-                    "Limit",
-                    "Member must have value greater than or equal to 1",
-                );
+                v.add_unvalued("Limit", "Member must have value greater than or equal to 1");
             }
         }
         v.enumeration(input.select.as_deref(), "select", SELECT);
@@ -318,7 +325,11 @@ impl Engine {
         r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         if let Some(index) = &input.index_name {
-            return Err(index_unsupported(&meta, index));
+            return Err(index_unsupported(
+                &meta,
+                index,
+                input.consistent_read == Some(true),
+            ));
         }
         let kc = match (&key_cond, &input.key_conditions) {
             (Some(c), _) => key_condition(c, &meta.schema).map_err(expr_error)?,
@@ -461,7 +472,11 @@ impl Engine {
         r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         if let Some(index) = &input.index_name {
-            return Err(index_unsupported(&meta, index));
+            return Err(index_unsupported(
+                &meta,
+                index,
+                input.consistent_read == Some(true),
+            ));
         }
         let (mut start, end) = match segments {
             None => (Bound::Unbounded, Bound::Unbounded),
