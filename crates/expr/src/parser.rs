@@ -67,6 +67,12 @@ impl<'a> Resolver<'a> {
         let mut p = Parser::new(src, kind, self)?;
         let c = p.or_expr(0);
         let c = p.finish(c)?;
+        if p.operators > MAX_OPERATORS {
+            p.semantic(format!(
+                "The expression contains too many operators; operator count: {}",
+                MAX_OPERATORS + 1
+            ));
+        }
         p.into_result(c)
     }
 
@@ -139,12 +145,19 @@ struct Parser<'s, 'r, 'a> {
     r: &'r mut Resolver<'a>,
     /// The first semantic error of each tier, reported only if the whole text parses:
     /// reserved words first, then undefined placeholders, then everything else.
-    semantic: [Option<String>; 3],
+    semantic: [Option<String>; 4],
+    /// Token spans `(open, close)` of every parenthesised group parsed so far.
+    groups: Vec<(usize, usize)>,
+    /// Operators and functions seen (conditions allow at most 300).
+    operators: usize,
 }
 
-const RESERVED_TIER: usize = 0;
-const PLACEHOLDER_TIER: usize = 1;
-const OTHER_TIER: usize = 2;
+const PAREN_TIER: usize = 0;
+const RESERVED_TIER: usize = 1;
+const PLACEHOLDER_TIER: usize = 2;
+const OTHER_TIER: usize = 3;
+/// Most operators (comparisons, logical operators, functions) one condition may hold.
+pub const MAX_OPERATORS: usize = 300;
 
 fn keyword(s: &str) -> Option<&'static str> {
     [
@@ -178,7 +191,9 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             pos: 0,
             kind,
             r,
-            semantic: [None, None, None],
+            semantic: [None, None, None, None],
+            groups: Vec::new(),
+            operators: 0,
         })
     }
 
@@ -387,6 +402,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             Kind::Ident if self.peek_at(1) == Kind::LParen && keyword(self.text()).is_none() => {
                 let name = self.text().to_owned();
                 self.pos += 2;
+                self.operators += 1;
                 let mut args = vec![self.term()?];
                 while self.peek() == Kind::Comma {
                     self.pos += 1;
@@ -405,6 +421,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         let mut left = self.and_expr(depth)?;
         while self.is_keyword("OR") {
             self.pos += 1;
+            self.operators += 1;
             let right = self.and_expr(depth)?;
             left = Cond::Or(Box::new(left), Box::new(right));
         }
@@ -415,6 +432,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         let mut left = self.not_expr(depth)?;
         while self.is_keyword("AND") {
             self.pos += 1;
+            self.operators += 1;
             let right = self.not_expr(depth)?;
             left = Cond::And(Box::new(left), Box::new(right));
         }
@@ -424,6 +442,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     fn not_expr(&mut self, depth: usize) -> PResult<Cond> {
         if self.is_keyword("NOT") {
             self.pos += 1;
+            self.operators += 1;
             let c = self.not_expr(depth + 1)?;
             return Ok(Cond::Not(Box::new(c)));
         }
@@ -436,9 +455,11 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             return Err(Syntax(self.pos));
         }
         if self.peek() == Kind::LParen {
+            let open = self.pos;
             self.pos += 1;
             let c = self.or_expr(depth + 1)?;
             self.expect(Kind::RParen)?;
+            self.close_group(open);
             return Ok(c);
         }
         let first = self.term()?;
@@ -471,6 +492,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
         if let Some(op) = op {
             self.pos += 1;
+            self.operators += 1;
             let second = self.term()?;
             let a = self.operand(first, op.as_str());
             let b = self.operand(second, op.as_str());
@@ -483,6 +505,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
         if self.is_keyword("BETWEEN") {
             self.pos += 1;
+            self.operators += 1;
             let lo = self.term()?;
             self.expect_keyword("AND")?;
             let hi = self.term()?;
@@ -512,6 +535,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
         if self.is_keyword("IN") {
             self.pos += 1;
+            self.operators += 1;
             self.expect(Kind::LParen)?;
             let mut list = vec![self.term()?];
             while self.peek() == Kind::Comma {
@@ -532,6 +556,19 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             return Ok(Cond::In(x, list));
         }
         Err(Syntax(self.pos))
+    }
+
+    /// Record a parenthesised group that opened at token `open` and just closed; a group
+    /// whose whole content is another group is redundant, which DynamoDB refuses.
+    fn close_group(&mut self, open: usize) {
+        let close = self.pos - 1;
+        if self.groups.contains(&(open + 1, close.saturating_sub(1))) {
+            self.semantic_at(
+                PAREN_TIER,
+                "The expression has redundant parentheses;".into(),
+            );
+        }
+        self.groups.push((open, close));
     }
 
     fn comparator(&self) -> Option<CmpOp> {
@@ -801,9 +838,11 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
 
     fn set_operand(&mut self) -> PResult<SetOperand> {
         if self.peek() == Kind::LParen {
+            let open = self.pos;
             self.pos += 1;
             let o = self.set_operand()?;
             self.expect(Kind::RParen)?;
+            self.close_group(open);
             return Ok(o);
         }
         let t = self.term()?;

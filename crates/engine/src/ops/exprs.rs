@@ -10,6 +10,9 @@ use ferrodyn_protocol::model::Legacy;
 use ferrodyn_protocol::ApiError;
 use ferrodyn_types::Item;
 
+/// Longest `#name` / `:value` key DynamoDB accepts.
+const MAX_PLACEHOLDER: usize = 255;
+
 pub(crate) fn expr_error(e: ExprError) -> ApiError {
     ApiError::Validation(e.0)
 }
@@ -61,6 +64,12 @@ pub(crate) fn resolver<'a>(
         ));
     }
     for k in names.iter().flat_map(|m| m.keys()) {
+        if k.len() > MAX_PLACEHOLDER {
+            return Err(ApiError::validation(format!(
+                "ExpressionAttributeNames contains invalid key: The expression attribute map contains a key that is too long; size of key: {}",
+                k.len()
+            )));
+        }
         if !valid_placeholder(k, '#') {
             return Err(ApiError::validation(format!(
                 "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\""
@@ -73,8 +82,18 @@ pub(crate) fn resolver<'a>(
                 "ExpressionAttributeNames contains invalid value: Empty attribute name for key {k}"
             )));
         }
+        if v.len() >= 65536 {
+            return Err(ApiError::validation(format!(
+                "ExpressionAttributeNames contains invalid value: Attribute name is too large, must be less than 65536 bytes for key {k}"
+            )));
+        }
     }
     for k in values.iter().flat_map(|m| m.keys()) {
+        if k.len() > MAX_PLACEHOLDER {
+            return Err(ApiError::validation(
+                "ExpressionAttributeValues contains invalid key: The expression attribute map contains a key that is too long;",
+            ));
+        }
         if !valid_placeholder(k, ':') {
             return Err(ApiError::validation(format!(
                 "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\""
