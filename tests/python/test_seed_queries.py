@@ -579,7 +579,6 @@ def test_gsi_is_sparse(client, users):
     assert resp["Items"] == [] and resp["Count"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_consistent_read_on_gsi_rejected(client, users):
     with pytest.raises(ClientError) as e:
         client.query(TableName=users, IndexName="EmailIndex", ConsistentRead=True,

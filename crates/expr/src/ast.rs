@@ -144,24 +144,23 @@ impl Update {
         self.actions.iter().map(|a| a.path().clone()).collect()
     }
 
-    /// What UPDATED_OLD / UPDATED_NEW return: each written path, cut before its first list
-    /// index (DynamoDB returns a whole list when one of its elements is written).
-    pub fn returned_paths(&self) -> Vec<Path> {
-        let mut out: Vec<Path> = Vec::new();
-        for a in &self.actions {
-            let steps = &a.path().0;
-            let cut = steps
-                .iter()
-                .position(|s| matches!(s, Step::Index(_)))
-                .unwrap_or(steps.len());
-            let p = Path(steps.iter().take(cut).cloned().collect());
-            // Drop paths now covered by another (projection needs non-overlapping paths).
-            if out.iter().any(|q| p.0.starts_with(&q.0)) {
-                continue;
-            }
-            out.retain(|q| !q.0.starts_with(&p.0));
-            out.push(p);
-        }
-        out
+    /// For each written path, what UPDATED_OLD / UPDATED_NEW return: the path cut before
+    /// its first list index (DynamoDB returns a whole list when one of its elements is
+    /// written).
+    pub fn returned_paths(&self) -> Vec<(Path, Path)> {
+        self.actions
+            .iter()
+            .map(|a| {
+                let steps = &a.path().0;
+                let cut = steps
+                    .iter()
+                    .position(|s| matches!(s, Step::Index(_)))
+                    .unwrap_or(steps.len());
+                (
+                    a.path().clone(),
+                    Path(steps.iter().take(cut).cloned().collect()),
+                )
+            })
+            .collect()
     }
 }

@@ -56,11 +56,12 @@ pub fn equal(a: &AttributeValue, b: &AttributeValue) -> bool {
     }
 }
 
-/// What `size()` returns for a value, if it has a size.
+/// What `size()` returns for a value, if it has a size. A string's size is its length in
+/// UTF-16 code units, as DynamoDB (a Java service) counts it.
 pub fn size_of(v: &AttributeValue) -> Option<usize> {
     use AttributeValue as V;
     match v {
-        V::S(s) => Some(s.len()),
+        V::S(s) => Some(s.encode_utf16().count()),
         V::B(b) => Some(b.len()),
         V::Ss(x) => Some(x.len()),
         V::Ns(x) => Some(x.len()),

@@ -63,7 +63,13 @@ fn conjuncts<'a>(c: &'a Cond, out: &mut Vec<&'a Cond>) -> Result<(), ExprError> 
     }
 }
 
-/// The key attribute an operand names: a single top-level attribute.
+fn invalid_condition(what: &str) -> ExprError {
+    err(format!(
+        "Invalid condition in KeyConditionExpression: {what}"
+    ))
+}
+
+/// The attribute an operand names, checking DynamoDB's shape rules.
 fn key_name(o: &Operand) -> Result<Option<&str>, ExprError> {
     match o {
         Operand::Path(p) if p.0.len() == 1 => Ok(Some(p.root())),
@@ -79,34 +85,70 @@ fn key_name(o: &Operand) -> Result<Option<&str>, ExprError> {
 
 /// One conjunct as (attribute name, condition on it).
 fn conjunct(c: &Cond) -> Result<(&str, RangeCond), ExprError> {
-    let unsupported = || err("Query key condition not supported");
+    let value = |o: &Operand| match o {
+        Operand::Value(v) => Some(v.clone()),
+        _ => None,
+    };
     match c {
-        Cond::Cmp(op, a, b) => match (key_name(a)?, key_name(b)?, a, b) {
-            (Some(n), None, _, Operand::Value(v)) => Ok((n, RangeCond::Cmp(*op, v.clone()))),
-            (None, Some(n), Operand::Value(v), _) => Ok((n, RangeCond::Cmp(flip(*op), v.clone()))),
-            _ => Err(unsupported()),
+        Cond::Cmp(CmpOp::Ne, ..) => Err(err("Invalid operator used in KeyConditionExpression: <>")),
+        Cond::Cmp(op, a, b) => match (key_name(a)?, key_name(b)?) {
+            (Some(_), Some(_)) => Err(invalid_condition(
+                "Multiple attribute names used in one condition",
+            )),
+            (None, None) => Err(invalid_condition("No key attribute specified")),
+            (Some(n), None) => Ok((
+                n,
+                RangeCond::Cmp(*op, value(b).unwrap_or(AttributeValue::Null)),
+            )),
+            (None, Some(n)) => Ok((
+                n,
+                RangeCond::Cmp(flip(*op), value(a).unwrap_or(AttributeValue::Null)),
+            )),
         },
-        Cond::Between(x, lo, hi) => match (key_name(x)?, lo, hi) {
-            (Some(n), Operand::Value(lo), Operand::Value(hi)) => {
-                Ok((n, RangeCond::Between(lo.clone(), hi.clone())))
+        Cond::Between(x, lo, hi) => {
+            let names = [key_name(x)?, key_name(lo)?, key_name(hi)?];
+            match names {
+                [Some(n), None, None] => Ok((
+                    n,
+                    RangeCond::Between(
+                        value(lo).unwrap_or(AttributeValue::Null),
+                        value(hi).unwrap_or(AttributeValue::Null),
+                    ),
+                )),
+                [None, None, None] => Err(invalid_condition("No key attribute specified")),
+                _ if names.iter().flatten().count() > 1 => Err(invalid_condition(
+                    "Multiple attribute names used in one condition",
+                )),
+                _ => Err(invalid_condition(
+                    "BETWEEN operator must have the key attribute as its first operand",
+                )),
             }
-            _ => Err(unsupported()),
+        }
+        Cond::BeginsWith(x, p) => match (key_name(x)?, key_name(p)?) {
+            (Some(n), None) => Ok((
+                n,
+                RangeCond::BeginsWith(value(p).unwrap_or(AttributeValue::Null)),
+            )),
+            (Some(_), Some(_)) => Err(invalid_condition(
+                "Multiple attribute names used in one condition",
+            )),
+            (None, None) => Err(invalid_condition("No key attribute specified")),
+            (None, Some(_)) => Err(invalid_condition(
+                "begins_with operator must have the key attribute as its first operand",
+            )),
         },
-        Cond::BeginsWith(x, p) => match (key_name(x)?, p) {
-            (Some(n), Operand::Value(p)) => Ok((n, RangeCond::BeginsWith(p.clone()))),
-            _ => Err(unsupported()),
-        },
-        _ => Err(unsupported()),
+        _ => Err(err("Query key condition not supported")),
     }
 }
 
-/// Reduce `cond` against the table's (or index's) key schema.
-pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, ExprError> {
+/// The checks DynamoDB makes on a key condition before it knows the table: the operators
+/// used, one simple condition per attribute, at most two conditions.
+pub fn key_condition_parts(cond: &Cond) -> Result<Vec<(String, RangeCond)>, ExprError> {
     let mut parts = Vec::new();
     conjuncts(cond, &mut parts)?;
     let parts = parts
         .into_iter()
-        .map(conjunct)
+        .map(|c| conjunct(c).map(|(n, r)| (n.to_owned(), r)))
         .collect::<Result<Vec<_>, _>>()?;
     for (i, (a, _)) in parts.iter().enumerate() {
         if parts.iter().skip(i + 1).any(|(b, _)| a == b) {
@@ -118,8 +160,22 @@ pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, Ex
     if parts.len() > 2 {
         return Err(err("Conditions can be of length 1 or 2 only"));
     }
+    Ok(parts)
+}
+
+/// Reduce `cond` against the table's (or index's) key schema.
+pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, ExprError> {
+    key_condition_for(key_condition_parts(cond)?, schema)
+}
+
+/// Match checked key-condition parts to a key schema.
+pub fn key_condition_for(
+    parts: Vec<(String, RangeCond)>,
+    schema: &KeySchema,
+) -> Result<KeyCondition, ExprError> {
+    let has_hash = parts.iter().any(|(n, _)| *n == schema.hash.name);
     // DynamoDB names the first key attribute the condition does not cover.
-    let missed = |hash_seen: bool| match (&schema.range, hash_seen) {
+    let missed = || match (&schema.range, has_hash) {
         (_, false) => err(format!(
             "Query condition missed key schema element: {}",
             schema.hash.name
@@ -130,13 +186,9 @@ pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, Ex
         )),
         (None, true) => err("Query key condition not supported"),
     };
-    let parts_hash = parts.iter().any(|(n, _)| *n == schema.hash.name);
     let mut hash: Option<AttributeValue> = None;
     let mut range: Option<RangeCond> = None;
     for (name, rc) in parts {
-        if matches!(rc, RangeCond::Cmp(CmpOp::Ne, _)) {
-            return Err(err("Invalid operator used in KeyConditionExpression: <>"));
-        }
         if name == schema.hash.name {
             match rc {
                 RangeCond::Cmp(CmpOp::Eq, v) => {
@@ -155,12 +207,11 @@ pub fn key_condition(cond: &Cond, schema: &KeySchema) -> Result<KeyCondition, Ex
             }
             range = Some(rc);
         } else {
-            let hash_seen = hash.is_some() || parts_hash;
-            return Err(missed(hash_seen));
+            return Err(missed());
         }
     }
     let Some(hash) = hash else {
-        return Err(missed(false));
+        return Err(missed());
     };
     Ok(KeyCondition { hash, range })
 }

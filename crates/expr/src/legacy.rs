@@ -92,7 +92,16 @@ pub fn comparison(name: &str, op: &str, list: &[AttributeValue]) -> Result<Cond,
         }
         "CONTAINS" | "NOT_CONTAINS" => {
             let v = one()?;
-            scalar(v)?;
+            if !matches!(
+                v,
+                AttributeValue::S(_)
+                    | AttributeValue::N(_)
+                    | AttributeValue::B(_)
+                    | AttributeValue::Bool(_)
+                    | AttributeValue::Null
+            ) {
+                return Err(not_valid_for(op, v));
+            }
             let c = Cond::Contains(path(), val(v));
             Ok(if op == "CONTAINS" {
                 c
@@ -116,6 +125,14 @@ pub fn comparison(name: &str, op: &str, list: &[AttributeValue]) -> Result<Cond,
             }
             for v in list {
                 scalar(v)?;
+            }
+            if list
+                .iter()
+                .any(|v| v.type_name() != list.first().map_or("", |f| f.type_name()))
+            {
+                return Err(invalid(
+                    "AttributeValues inside AttributeValueList must be of same type",
+                ));
             }
             Ok(Cond::In(path(), list.iter().map(val).collect()))
         }
@@ -144,15 +161,24 @@ pub fn comparison(name: &str, op: &str, list: &[AttributeValue]) -> Result<Cond,
     }
 }
 
-fn combine(conds: Vec<Cond>, conditional_operator: Option<&str>) -> Option<Cond> {
+fn combine(
+    conds: Vec<Cond>,
+    conditional_operator: Option<&str>,
+) -> Result<Option<Cond>, ExprError> {
+    if conditional_operator.is_some() && conds.len() < 2 {
+        return Err(ExprError(
+            "ConditionalOperator can only be used when Filter or Expected has two or more elements"
+                .into(),
+        ));
+    }
     let or = conditional_operator == Some("OR");
-    conds.into_iter().reduce(|a, b| {
+    Ok(conds.into_iter().reduce(|a, b| {
         if or {
             Cond::Or(Box::new(a), Box::new(b))
         } else {
             Cond::And(Box::new(a), Box::new(b))
         }
-    })
+    }))
 }
 
 /// `Expected` with `ConditionalOperator`, as a condition (None when empty).
@@ -162,43 +188,58 @@ pub fn expected(
 ) -> Result<Option<Cond>, ExprError> {
     let mut conds = Vec::new();
     for (name, e) in entries {
-        let c = match (e.op, e.value, e.exists) {
-            (Some(_), Some(_), _) => {
-                return Err(invalid(format!(
-                    "Value and AttributeValueList cannot be used together for Attribute: {name}"
-                )))
-            }
-            (Some(_), None, Some(_)) => {
+        if e.value.is_some() && e.list.is_some() {
+            return Err(invalid(format!(
+                "Value and AttributeValueList cannot be used together for Attribute: {name}"
+            )));
+        }
+        let c = match (e.op, e.exists) {
+            (Some(_), Some(_)) => {
                 return Err(invalid(format!(
                     "Exists and ComparisonOperator cannot be used together for Attribute: {name}"
                 )))
             }
-            (Some(op), None, None) => comparison(name, op, e.list.unwrap_or_default())?,
-            (None, _, _) if e.list.is_some() => {
+            (Some(op), None) => {
+                let list: &[AttributeValue] = match (e.value, e.list) {
+                    (Some(v), _) => std::slice::from_ref(v),
+                    (None, Some(l)) => l,
+                    (None, None) if matches!(op, "NULL" | "NOT_NULL") => &[],
+                    (None, None) => {
+                        return Err(invalid(format!(
+                            "Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {name}"
+                        )))
+                    }
+                };
+                comparison(name, op, list)?
+            }
+            (None, _) if e.list.is_some() => {
                 return Err(invalid(format!(
                     "AttributeValueList can only be used with a ComparisonOperator for Attribute: {name}"
                 )))
             }
-            (None, Some(_), Some(false)) => {
+            (None, Some(false)) if e.value.is_some() => {
                 return Err(invalid(format!(
                     "Value cannot be used when Exists is false for Attribute: {name}"
                 )))
             }
-            (None, Some(v), _) => Cond::Cmp(
-                CmpOp::Eq,
-                Operand::Path(Path::attr(*name)),
-                Operand::Value(v.clone()),
-            ),
-            (None, None, Some(false)) => Cond::NotExists(Path::attr(*name)),
-            (None, None, _) => {
-                return Err(invalid(format!(
-                    "Value must be provided when Exists is true for Attribute: {name}"
-                )))
-            }
+            (None, Some(false)) => Cond::NotExists(Path::attr(*name)),
+            (None, exists) => match e.value {
+                Some(v) => Cond::Cmp(
+                    CmpOp::Eq,
+                    Operand::Path(Path::attr(*name)),
+                    Operand::Value(v.clone()),
+                ),
+                None => {
+                    return Err(invalid(format!(
+                        "Value must be provided when Exists is {} for Attribute: {name}",
+                        if exists.is_some() { "true" } else { "null" }
+                    )))
+                }
+            },
         };
         conds.push(c);
     }
-    Ok(combine(conds, conditional_operator))
+    combine(conds, conditional_operator)
 }
 
 /// `QueryFilter` / `ScanFilter` with `ConditionalOperator` (None when empty).
@@ -208,10 +249,14 @@ pub fn filter(
 ) -> Result<Option<Cond>, ExprError> {
     let mut conds = Vec::new();
     for (name, e) in entries {
-        let op = e.op.unwrap_or("EQ");
+        let Some(op) = e.op else {
+            return Err(ExprError(
+                "Comparison type does not exist in DynamoDB".into(),
+            ));
+        };
         conds.push(comparison(name, op, e.list.unwrap_or_default())?);
     }
-    Ok(combine(conds, conditional_operator))
+    combine(conds, conditional_operator)
 }
 
 /// `KeyConditions` reduced against a key schema.
@@ -226,12 +271,14 @@ pub fn key_conditions(
             op,
             "EQ" | "LE" | "LT" | "GE" | "GT" | "BEGINS_WITH" | "BETWEEN"
         ) {
-            return Err(ExprError("Query key condition not supported".into()));
+            return Err(ExprError(
+                "Attempted conditional constraint is not an indexable operation".into(),
+            ));
         }
         conds.push(comparison(name, op, e.list.unwrap_or_default())?);
     }
-    let Some(c) = combine(conds, None) else {
-        return Err(invalid("Conditions can be of length 1 or 2 only"));
+    let Some(c) = combine(conds, None)? else {
+        return Err(ExprError("Conditions can be of length 1 or 2 only".into()));
     };
     key_condition(&c, schema).map_err(|e| {
         // The expression wording names the expression parameter; legacy callers see the

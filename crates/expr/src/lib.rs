@@ -18,7 +18,7 @@ pub mod parser;
 mod reserved;
 pub mod update;
 
-pub use ast::{Action, CmpOp, Cond, Operand, Path, Step, Update};
+pub use ast::{Action, CmpOp, Cond, Operand, Path, SetOperand, SetValue, Step, Update};
 pub use parser::{ExprKind, Resolver};
 pub use reserved::is_reserved;
 

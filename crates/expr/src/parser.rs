@@ -1,25 +1,42 @@
 //! Parser and resolver: text plus ExpressionAttributeNames/Values in, resolved tree out.
 //!
-//! Errors come in DynamoDB's order: the expression must be non-empty and within the size
-//! limit, then syntactically valid as a whole; only then are semantic problems reported
-//! (reserved words, undefined placeholders, nesting depth, function misuse, operand types,
-//! overlapping paths), the first one found in reading order.
+//! Errors come in DynamoDB's order (verified case by case against DynamoDB Local, which
+//! runs DynamoDB's own expression front end, and the conformance suite):
+//!
+//! 1. the expression must be non-empty and at most 4096 characters;
+//! 2. it must parse: the first syntax error in reading order, or redundant parentheses,
+//!    whichever the parser meets first;
+//! 3. walk 1, in reading order: invalid function names, functions used where they are not
+//!    allowed, reserved words, list indexes out of range;
+//! 4. UpdateExpression: a section (SET, REMOVE, ...) given twice;
+//! 5. walk 2: undefined placeholders, nesting depth, operator and IN limits, arity,
+//!    operand types, distinct operands, BETWEEN bounds. Conditions report the first such
+//!    error in reading order. Update and projection expressions check their target paths
+//!    last to first (undefined names, depth, overlapping and conflicting paths), then their
+//!    values last to first.
+//!
+//! Unused placeholders are checked once every expression of the request has parsed
+//! ([`Resolver::finish`]).
 
 use std::collections::{BTreeSet, HashMap};
 
-use ferrodyn_types::{AttributeValue, Item};
+use ferrodyn_types::{AttributeValue, Item, Number};
 
 use crate::ast::*;
 use crate::lexer::{tokenize, Kind, Token};
 use crate::reserved::is_reserved;
 use crate::ExprError;
 
-/// Maximum length of one expression, in bytes.
-pub const MAX_EXPRESSION_BYTES: usize = 4096;
+/// Maximum length of one expression, in characters (UTF-16 code units, as Java counts).
+pub const MAX_EXPRESSION_CHARS: usize = 4096;
 /// Maximum number of steps in a document path.
 pub const MAX_PATH_DEPTH: usize = 32;
 /// Maximum number of operands of `IN`.
 pub const MAX_IN_OPERANDS: usize = 100;
+/// Most operators (comparisons, logical operators, functions) one condition may hold.
+pub const MAX_OPERATORS: usize = 300;
+/// Largest list index DynamoDB accepts.
+pub const MAX_LIST_INDEX: u64 = i32::MAX as u64;
 
 /// Which request parameter an expression came from (it prefixes every message).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +58,39 @@ impl ExprKind {
             ExprKind::Projection => "ProjectionExpression",
         }
     }
+
+    fn is_condition(self) -> bool {
+        matches!(
+            self,
+            ExprKind::Condition | ExprKind::Filter | ExprKind::KeyCondition
+        )
+    }
+}
+
+/// Java's `String.hashCode`, over UTF-16 code units.
+fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// `keys` in the iteration order of a Java `HashSet` holding them (DynamoDB builds its
+/// "unused" messages from one): by hash bucket, then insertion order.
+pub fn java_hash_set_order(keys: &[String]) -> Vec<String> {
+    let mut cap = 16usize;
+    while keys.len() * 4 > cap * 3 {
+        cap *= 2;
+    }
+    let bucket = |k: &String| {
+        let h = java_hash(k) as u32;
+        ((h ^ (h >> 16)) as usize) & (cap - 1)
+    };
+    let mut v: Vec<(usize, usize, &String)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (bucket(k), i, k))
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, _, k)| k.clone()).collect()
 }
 
 /// Resolves the placeholders of every expression of one request and remembers which were
@@ -50,6 +100,8 @@ pub struct Resolver<'a> {
     values: Option<&'a Item>,
     used_names: BTreeSet<String>,
     used_values: BTreeSet<String>,
+    /// Placeholder keys in request order, when the caller knows it (for message order).
+    order: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl<'a> Resolver<'a> {
@@ -59,7 +111,14 @@ impl<'a> Resolver<'a> {
             values,
             used_names: BTreeSet::new(),
             used_values: BTreeSet::new(),
+            order: None,
         }
+    }
+
+    /// Tell the resolver the order the request listed its placeholders in.
+    pub fn with_order(mut self, names: Vec<String>, values: Vec<String>) -> Self {
+        self.order = Some((names, values));
+        self
     }
 
     /// Parse a condition (ConditionExpression, FilterExpression, KeyConditionExpression).
@@ -67,13 +126,7 @@ impl<'a> Resolver<'a> {
         let mut p = Parser::new(src, kind, self)?;
         let c = p.or_expr(0);
         let c = p.finish(c)?;
-        if p.operators > MAX_OPERATORS {
-            p.semantic(format!(
-                "The expression contains too many operators; operator count: {}",
-                MAX_OPERATORS + 1
-            ));
-        }
-        p.into_result(c)
+        p.into_result(c, &[])
     }
 
     /// Parse an UpdateExpression.
@@ -82,8 +135,7 @@ impl<'a> Resolver<'a> {
         let u = p.update();
         let u = p.finish(u)?;
         let paths = u.paths();
-        p.check_overlaps(&paths);
-        p.into_result(u)
+        p.into_result(u, &paths)
     }
 
     /// Parse a ProjectionExpression.
@@ -91,29 +143,37 @@ impl<'a> Resolver<'a> {
         let mut p = Parser::new(src, ExprKind::Projection, self)?;
         let paths = p.projection();
         let paths = p.finish(paths)?;
-        p.check_overlaps(&paths);
-        p.into_result(paths)
+        let check = paths.clone();
+        p.into_result(paths, &check)
     }
 
-    /// After every expression of the request is parsed: refuse unused placeholders.
+    /// After every expression of the request is parsed: refuse unused placeholders, names
+    /// first.
     pub fn finish(self) -> Result<(), ExprError> {
-        let unused = |all: Option<Vec<&String>>, used: &BTreeSet<String>| -> Vec<String> {
-            all.unwrap_or_default()
-                .into_iter()
-                .filter(|k| !used.contains(*k))
-                .cloned()
-                .collect()
+        let (name_order, value_order) = self.order.unwrap_or_else(|| {
+            let mut n: Vec<String> = self
+                .names
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            n.sort();
+            let v: Vec<String> = self
+                .values
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            (n, v)
+        });
+        let unused = |all: Vec<String>, used: &BTreeSet<String>| -> Vec<String> {
+            let left: Vec<String> = all.into_iter().filter(|k| !used.contains(k)).collect();
+            java_hash_set_order(&left)
         };
-        let mut names: Vec<&String> = self.names.map(|m| m.keys().collect()).unwrap_or_default();
-        names.sort();
-        let names = unused(Some(names), &self.used_names);
+        let names = unused(name_order, &self.used_names);
         if !names.is_empty() {
             return Err(ExprError(format!(
                 "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
                 names.join(", ")
             )));
         }
-        let values = unused(self.values.map(|m| m.keys().collect()), &self.used_values);
+        let values = unused(value_order, &self.used_values);
         if !values.is_empty() {
             return Err(ExprError(format!(
                 "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
@@ -132,10 +192,34 @@ enum Term {
     Call { name: String, args: Vec<Term> },
 }
 
-/// Internal failure: a syntax error at a token.
+/// Internal failure: a syntax error at a token (or a fatal parse-time message).
 struct Syntax(usize);
 
 type PResult<T> = Result<T, Syntax>;
+
+/// Where semantic errors found now belong.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Condition,
+    Target(usize),
+    Value(usize),
+}
+
+#[derive(Default)]
+struct Errors {
+    fatal: Option<String>,
+    walk1: Option<String>,
+    section: Option<String>,
+    walk2: Option<String>,
+    targets: Vec<Option<String>>,
+    values: Vec<Option<String>>,
+}
+
+fn first(slot: &mut Option<String>, msg: String) {
+    if slot.is_none() {
+        *slot = Some(msg);
+    }
+}
 
 struct Parser<'s, 'r, 'a> {
     src: &'s str,
@@ -143,21 +227,13 @@ struct Parser<'s, 'r, 'a> {
     pos: usize,
     kind: ExprKind,
     r: &'r mut Resolver<'a>,
-    /// The first semantic error of each tier, reported only if the whole text parses:
-    /// reserved words first, then undefined placeholders, then everything else.
-    semantic: [Option<String>; 4],
+    errors: Errors,
+    ctx: Ctx,
     /// Token spans `(open, close)` of every parenthesised group parsed so far.
     groups: Vec<(usize, usize)>,
-    /// Operators and functions seen (conditions allow at most 300).
+    /// Operators and functions seen.
     operators: usize,
 }
-
-const PAREN_TIER: usize = 0;
-const RESERVED_TIER: usize = 1;
-const PLACEHOLDER_TIER: usize = 2;
-const OTHER_TIER: usize = 3;
-/// Most operators (comparisons, logical operators, functions) one condition may hold.
-pub const MAX_OPERATORS: usize = 300;
 
 fn keyword(s: &str) -> Option<&'static str> {
     [
@@ -171,6 +247,44 @@ fn type_of(v: &AttributeValue) -> &'static str {
     v.type_name()
 }
 
+/// The functions of conditions and of updates.
+fn is_function(name: &str) -> bool {
+    matches!(
+        name,
+        "attribute_exists"
+            | "attribute_not_exists"
+            | "attribute_type"
+            | "begins_with"
+            | "contains"
+            | "size"
+            | "if_not_exists"
+            | "list_append"
+    )
+}
+
+fn is_update_function(name: &str) -> bool {
+    matches!(name, "if_not_exists" | "list_append")
+}
+
+/// The type names `attribute_type` accepts.
+const TYPE_NAMES: &[&str] = &["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
+
+/// The long type names DynamoDB uses in ADD/DELETE operand errors.
+fn long_type(v: &AttributeValue) -> &'static str {
+    match v {
+        AttributeValue::S(_) => "STRING",
+        AttributeValue::N(_) => "NUMBER",
+        AttributeValue::B(_) => "BINARY",
+        AttributeValue::Ss(_) => "STRING SET",
+        AttributeValue::Ns(_) => "NUMBER SET",
+        AttributeValue::Bs(_) => "BINARY SET",
+        AttributeValue::M(_) => "MAP",
+        AttributeValue::L(_) => "LIST",
+        AttributeValue::Null => "NULL",
+        AttributeValue::Bool(_) => "BOOLEAN",
+    }
+}
+
 impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     fn new(src: &'s str, kind: ExprKind, r: &'r mut Resolver<'a>) -> Result<Self, ExprError> {
         let prefix = format!("Invalid {}: ", kind.param());
@@ -179,11 +293,15 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 "{prefix}The expression can not be empty;"
             )));
         }
-        if src.len() > MAX_EXPRESSION_BYTES {
-            return Err(ExprError(format!(
-                "{prefix}Expression size has exceeded the maximum allowed size; expression size: {}",
-                src.len()
-            )));
+        let chars = src.encode_utf16().count();
+        if chars > MAX_EXPRESSION_CHARS {
+            return Err(ExprError(if kind.is_condition() {
+                format!(
+                    "{prefix}Expression size has exceeded the maximum allowed size; expression size: {chars}"
+                )
+            } else {
+                format!("{prefix}Expression size has exceeded the maximum allowed size;")
+            }));
         }
         Ok(Parser {
             src,
@@ -191,7 +309,8 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             pos: 0,
             kind,
             r,
-            semantic: [None, None, None, None],
+            errors: Errors::default(),
+            ctx: Ctx::Condition,
             groups: Vec::new(),
             operators: 0,
         })
@@ -212,21 +331,51 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         });
         match r {
             Ok(v) => Ok(v),
-            Err(Syntax(at)) => Err(ExprError(format!(
-                "{}Syntax error; token: \"{}\", near: \"{}\"",
-                self.prefix(),
-                self.token_text(at),
-                self.near(at)
-            ))),
+            Err(Syntax(at)) => {
+                if let Some(m) = self.errors.fatal.take() {
+                    return Err(ExprError(format!("{}{m}", self.prefix())));
+                }
+                Err(ExprError(format!(
+                    "{}Syntax error; token: \"{}\", near: \"{}\"",
+                    self.prefix(),
+                    self.token_text(at),
+                    self.near(at)
+                )))
+            }
         }
     }
 
-    fn into_result<T>(self, v: T) -> Result<T, ExprError> {
+    /// The first semantic error in DynamoDB's order, if any. `paths` are the target paths
+    /// of an update or projection, checked last to first for overlaps.
+    fn into_result<T>(self, v: T, paths: &[Path]) -> Result<T, ExprError> {
         let prefix = self.prefix();
-        match self.semantic.into_iter().flatten().next() {
-            Some(m) => Err(ExprError(format!("{prefix}{m}"))),
-            None => Ok(v),
+        let e = self.errors;
+        let fail = |m: String| Err(ExprError(format!("{prefix}{m}")));
+        if let Some(m) = e.walk1 {
+            return fail(m);
         }
+        if let Some(m) = e.section {
+            return fail(m);
+        }
+        if let Some(m) = e.walk2 {
+            return fail(m);
+        }
+        for i in (0..paths.len()).rev() {
+            if let Some(Some(m)) = e.targets.get(i) {
+                return fail(m.clone());
+            }
+            if let Some(a) = paths.get(i) {
+                for b in paths.iter().skip(i + 1).rev() {
+                    if let Some(m) = clash(a, b) {
+                        return fail(m);
+                    }
+                }
+            }
+        }
+        if let Some(m) = e.values.into_iter().rev().flatten().next() {
+            return fail(m);
+        }
+        Ok(v)
     }
 
     fn token_text(&self, at: usize) -> &str {
@@ -257,15 +406,43 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         self.src.get(start..end).unwrap_or("")
     }
 
-    fn semantic(&mut self, msg: String) {
-        self.semantic_at(OTHER_TIER, msg);
+    /// A walk-1 error: function names and placement, reserved words, index range.
+    fn walk1(&mut self, msg: String) {
+        first(&mut self.errors.walk1, msg);
     }
 
-    fn semantic_at(&mut self, tier: usize, msg: String) {
-        if let Some(slot) = self.semantic.get_mut(tier) {
-            if slot.is_none() {
-                *slot = Some(msg);
+    /// A walk-2 error, filed under the current condition, target path or value.
+    fn semantic(&mut self, msg: String) {
+        let e = &mut self.errors;
+        match self.ctx {
+            Ctx::Condition => first(&mut e.walk2, msg),
+            Ctx::Target(i) => {
+                if e.targets.len() <= i {
+                    e.targets.resize(i + 1, None);
+                }
+                if let Some(slot) = e.targets.get_mut(i) {
+                    first(slot, msg);
+                }
             }
+            Ctx::Value(i) => {
+                if e.values.len() <= i {
+                    e.values.resize(i + 1, None);
+                }
+                if let Some(slot) = e.values.get_mut(i) {
+                    first(slot, msg);
+                }
+            }
+        }
+    }
+
+    /// Count one operator or function; conditions allow at most 300.
+    fn operator(&mut self) {
+        self.operators += 1;
+        if self.kind.is_condition() && self.operators == MAX_OPERATORS + 1 {
+            self.semantic(format!(
+                "The expression contains too many operators; operator count: {}",
+                MAX_OPERATORS + 1
+            ));
         }
     }
 
@@ -306,18 +483,33 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
+    /// Record a parenthesised group that opened at token `open` and just closed; a group
+    /// whose whole content is another group is redundant, which DynamoDB refuses while
+    /// parsing.
+    fn close_group(&mut self, open: usize) -> PResult<()> {
+        let close = self.pos.saturating_sub(1);
+        if self.groups.contains(&(open + 1, close.saturating_sub(1))) {
+            first(
+                &mut self.errors.fatal,
+                "The expression has redundant parentheses;".into(),
+            );
+            return Err(Syntax(close));
+        }
+        self.groups.push((open, close));
+        Ok(())
+    }
+
     // ------------------------------------------------------------------ names and values
 
     fn name(&mut self) -> PResult<String> {
         let text = self.text();
         match self.peek() {
-            Kind::Ident if keyword(text).is_none() || self.kind == ExprKind::Projection => {
+            Kind::Ident if keyword(text).is_none() => {
                 self.pos += 1;
                 if is_reserved(text) && !text.eq_ignore_ascii_case("size") {
-                    self.semantic_at(
-                        RESERVED_TIER,
-                        format!("Attribute name is a reserved keyword; reserved keyword: {text}"),
-                    );
+                    self.walk1(format!(
+                        "Attribute name is a reserved keyword; reserved keyword: {text}"
+                    ));
                 }
                 Ok(text.to_owned())
             }
@@ -329,7 +521,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                         Ok(n.clone())
                     }
                     None => {
-                        self.semantic_at(PLACEHOLDER_TIER, format!(
+                        self.semantic(format!(
                             "An expression attribute name used in the document path is not defined; attribute name: {text}"
                         ));
                         Ok(text.to_owned())
@@ -349,7 +541,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 Ok(v.clone())
             }
             None => {
-                self.semantic_at(PLACEHOLDER_TIER, format!(
+                self.semantic(format!(
                     "An expression attribute value used in expression is not defined; attribute value: {text}"
                 ));
                 Ok(AttributeValue::Null)
@@ -367,15 +559,13 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 }
                 Kind::LBracket => {
                     self.pos += 1;
-                    let at = self.pos;
                     let digits = self.text();
                     self.expect(Kind::Int)?;
-                    let _ = at;
                     self.expect(Kind::RBracket)?;
-                    let n = match digits.parse::<u32>() {
-                        Ok(n) if n <= i32::MAX as u32 => n as usize,
+                    let n = match digits.parse::<u64>() {
+                        Ok(n) if n <= MAX_LIST_INDEX => usize::try_from(n).unwrap_or(0),
                         _ => {
-                            self.semantic(format!(
+                            self.walk1(format!(
                                 "List index is not within the allowable range; index: [{digits}]"
                             ));
                             0
@@ -402,7 +592,10 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             Kind::Ident if self.peek_at(1) == Kind::LParen && keyword(self.text()).is_none() => {
                 let name = self.text().to_owned();
                 self.pos += 2;
-                self.operators += 1;
+                self.operator();
+                if !is_function(&name) {
+                    self.walk1(format!("Invalid function name; function: {name}"));
+                }
                 let mut args = vec![self.term()?];
                 while self.peek() == Kind::Comma {
                     self.pos += 1;
@@ -421,7 +614,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         let mut left = self.and_expr(depth)?;
         while self.is_keyword("OR") {
             self.pos += 1;
-            self.operators += 1;
+            self.operator();
             let right = self.and_expr(depth)?;
             left = Cond::Or(Box::new(left), Box::new(right));
         }
@@ -432,7 +625,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         let mut left = self.not_expr(depth)?;
         while self.is_keyword("AND") {
             self.pos += 1;
-            self.operators += 1;
+            self.operator();
             let right = self.not_expr(depth)?;
             left = Cond::And(Box::new(left), Box::new(right));
         }
@@ -442,11 +635,23 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     fn not_expr(&mut self, depth: usize) -> PResult<Cond> {
         if self.is_keyword("NOT") {
             self.pos += 1;
-            self.operators += 1;
+            self.operator();
             let c = self.not_expr(depth + 1)?;
             return Ok(Cond::Not(Box::new(c)));
         }
         self.primary(depth)
+    }
+
+    fn comparator(&self) -> Option<CmpOp> {
+        match self.peek() {
+            Kind::Eq => Some(CmpOp::Eq),
+            Kind::Ne => Some(CmpOp::Ne),
+            Kind::Lt => Some(CmpOp::Lt),
+            Kind::Le => Some(CmpOp::Le),
+            Kind::Gt => Some(CmpOp::Gt),
+            Kind::Ge => Some(CmpOp::Ge),
+            _ => None,
+        }
     }
 
     fn primary(&mut self, depth: usize) -> PResult<Cond> {
@@ -459,43 +664,35 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             self.pos += 1;
             let c = self.or_expr(depth + 1)?;
             self.expect(Kind::RParen)?;
-            self.close_group(open);
+            self.close_group(open)?;
             return Ok(c);
         }
         let first = self.term()?;
         let op = self.comparator();
-        if let Term::Call { name, args } = &first {
-            if name != "size" {
-                let c = self.function(name, args.clone());
-                if op.is_some() || self.is_keyword("BETWEEN") || self.is_keyword("IN") {
-                    if is_function(name) {
-                        self.semantic(format!(
-                            "The function is not allowed to be used this way in an expression; function: {name}"
-                        ));
-                    }
-                } else {
-                    return Ok(c);
-                }
-            } else if op.is_none() && !self.is_keyword("BETWEEN") && !self.is_keyword("IN") {
-                if matches!(self.peek(), Kind::Eof | Kind::RParen)
-                    || self.is_keyword("AND")
-                    || self.is_keyword("OR")
+        let compared = op.is_some() || self.is_keyword("BETWEEN") || self.is_keyword("IN");
+        if !compared {
+            return match first {
+                Term::Call { name, args } if name != "size" => Ok(self.function(&name, args)),
+                Term::Call { .. }
+                    if matches!(self.peek(), Kind::Eof | Kind::RParen)
+                        || self.is_keyword("AND")
+                        || self.is_keyword("OR") =>
                 {
-                    self.semantic(
+                    self.walk1(
                         "The function is not allowed to be used this way in an expression; function: size"
                             .to_owned(),
                     );
-                    return Ok(Cond::Exists(Path::attr("")));
+                    Ok(Cond::Exists(Path::attr("")))
                 }
-                return Err(Syntax(self.pos));
-            }
+                _ => Err(Syntax(self.pos)),
+            };
         }
         if let Some(op) = op {
             self.pos += 1;
-            self.operators += 1;
+            self.operator();
             let second = self.term()?;
-            let a = self.operand(first, op.as_str());
-            let b = self.operand(second, op.as_str());
+            let a = self.operand(first);
+            let b = self.operand(second);
             if op != CmpOp::Eq && op != CmpOp::Ne {
                 self.check_ordered(&a, op.as_str());
                 self.check_ordered(&b, op.as_str());
@@ -505,13 +702,13 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
         if self.is_keyword("BETWEEN") {
             self.pos += 1;
-            self.operators += 1;
+            self.operator();
             let lo = self.term()?;
             self.expect_keyword("AND")?;
             let hi = self.term()?;
-            let x = self.operand(first, "BETWEEN");
-            let lo = self.operand(lo, "BETWEEN");
-            let hi = self.operand(hi, "BETWEEN");
+            let x = self.operand(first);
+            let lo = self.operand(lo);
+            let hi = self.operand(hi);
             for o in [&x, &lo, &hi] {
                 self.check_ordered(o, "BETWEEN");
             }
@@ -533,54 +730,27 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             }
             return Ok(Cond::Between(x, lo, hi));
         }
-        if self.is_keyword("IN") {
+        // IN
+        self.pos += 1;
+        self.operator();
+        self.expect(Kind::LParen)?;
+        let mut list = vec![self.term()?];
+        while self.peek() == Kind::Comma {
             self.pos += 1;
-            self.operators += 1;
-            self.expect(Kind::LParen)?;
-            let mut list = vec![self.term()?];
-            while self.peek() == Kind::Comma {
-                self.pos += 1;
-                list.push(self.term()?);
-            }
-            self.expect(Kind::RParen)?;
-            if list.len() > MAX_IN_OPERANDS {
-                self.semantic(format!(
-                    "The IN operator is provided with too many operands; number of operands: {}",
-                    list.len()
-                ));
-            }
-            let x = self.operand(first, "IN");
-            let list: Vec<Operand> = list.into_iter().map(|t| self.operand(t, "IN")).collect();
-            let rest: Vec<&Operand> = list.iter().collect();
-            self.check_distinct(&x, &rest, "IN");
-            return Ok(Cond::In(x, list));
+            list.push(self.term()?);
         }
-        Err(Syntax(self.pos))
-    }
-
-    /// Record a parenthesised group that opened at token `open` and just closed; a group
-    /// whose whole content is another group is redundant, which DynamoDB refuses.
-    fn close_group(&mut self, open: usize) {
-        let close = self.pos - 1;
-        if self.groups.contains(&(open + 1, close.saturating_sub(1))) {
-            self.semantic_at(
-                PAREN_TIER,
-                "The expression has redundant parentheses;".into(),
-            );
+        self.expect(Kind::RParen)?;
+        let x = self.operand(first);
+        let list: Vec<Operand> = list.into_iter().map(|t| self.operand(t)).collect();
+        if list.len() > MAX_IN_OPERANDS {
+            self.semantic(format!(
+                "The IN operator is provided with too many operands; number of operands: {}",
+                list.len()
+            ));
         }
-        self.groups.push((open, close));
-    }
-
-    fn comparator(&self) -> Option<CmpOp> {
-        match self.peek() {
-            Kind::Eq => Some(CmpOp::Eq),
-            Kind::Ne => Some(CmpOp::Ne),
-            Kind::Lt => Some(CmpOp::Lt),
-            Kind::Le => Some(CmpOp::Le),
-            Kind::Gt => Some(CmpOp::Gt),
-            Kind::Ge => Some(CmpOp::Ge),
-            _ => None,
-        }
+        let rest: Vec<&Operand> = list.iter().collect();
+        self.check_distinct(&x, &rest, "IN");
+        Ok(Cond::In(x, list))
     }
 
     /// DynamoDB refuses comparing a document path with itself.
@@ -606,65 +776,69 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
-    /// A term in operand position: a path, a value, or `size(path)`.
-    fn operand(&mut self, t: Term, _op: &str) -> Operand {
+    fn misuse(&mut self, name: &str) {
+        if is_update_function(name) {
+            self.walk1(format!(
+                "The function is not allowed in a condition expression; function: {name}"
+            ));
+        } else if is_function(name) {
+            self.walk1(format!(
+                "The function is not allowed to be used this way in an expression; function: {name}"
+            ));
+        }
+        // Unknown names were reported when they were read.
+    }
+
+    /// A term in operand position: a path, a value, or `size(...)`.
+    fn operand(&mut self, t: Term) -> Operand {
+        let none = Operand::Value(AttributeValue::Null);
         match t {
             Term::Path(p) => Operand::Path(p),
             Term::Value(v) => Operand::Value(v),
+            Term::Call { name, args } if name == "size" => {
+                let n = args.len();
+                let mut args = args.into_iter();
+                let (Some(arg), None) = (args.next(), args.next()) else {
+                    self.semantic(arity("size", n));
+                    return none;
+                };
+                match arg {
+                    Term::Path(p) => Operand::Size(p),
+                    Term::Value(v) => match crate::eval::size_of(&v) {
+                        Some(n) => Operand::Value(AttributeValue::N(Number::from_i64(
+                            i64::try_from(n).unwrap_or(i64::MAX),
+                        ))),
+                        None => {
+                            self.semantic(operand_type("size", type_of(&v)));
+                            none
+                        }
+                    },
+                    call @ Term::Call { .. } => {
+                        let is_size = matches!(&call, Term::Call { name, .. } if name == "size");
+                        let _ = self.operand(call);
+                        if is_size {
+                            self.semantic(operand_type("size", "N"));
+                        }
+                        none
+                    }
+                }
+            }
             Term::Call { name, args } => {
-                if name != "size" {
-                    if name == "if_not_exists" || name == "list_append" {
-                        self.semantic(format!(
-                            "The function is not allowed in a condition expression; function: {name}"
-                        ));
-                    } else if is_function(&name) {
-                        self.semantic(format!(
-                            "The function is not allowed to be used this way in an expression; function: {name}"
-                        ));
-                    } else {
-                        self.semantic(format!("Invalid function name; function: {name}"));
-                    }
-                    return Operand::Value(AttributeValue::Null);
+                self.misuse(&name);
+                for a in args {
+                    let _ = self.operand(a);
                 }
-                match self.args::<1>(&name, args) {
-                    Some([Term::Path(p)]) => Operand::Size(p),
-                    Some([Term::Value(v)]) => {
-                        self.semantic(format!(
-                            "Incorrect operand type for operator or function; operator or function: {name}, operand type: {}",
-                            type_of(&v)
-                        ));
-                        Operand::Value(AttributeValue::Null)
-                    }
-                    Some(_) => {
-                        self.semantic(format!(
-                            "Operator or function requires a document path; operator or function: {name}"
-                        ));
-                        Operand::Value(AttributeValue::Null)
-                    }
-                    None => Operand::Value(AttributeValue::Null),
-                }
+                none
             }
         }
     }
 
-    /// Check the operand count of a function call.
-    fn args<const N: usize>(&mut self, name: &str, args: Vec<Term>) -> Option<[Term; N]> {
-        let n = args.len();
-        match <[Term; N]>::try_from(args) {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.semantic(format!(
-                    "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {n}"
-                ));
-                None
-            }
-        }
-    }
-
-    fn require_path(&mut self, name: &str, t: Term) -> Path {
+    /// An operand of a function that needs a document path.
+    fn path_arg(&mut self, name: &str, t: Term) -> Path {
         match t {
             Term::Path(p) => p,
-            _ => {
+            other => {
+                let _ = self.operand(other);
                 self.semantic(format!(
                     "Operator or function requires a document path; operator or function: {name}"
                 ));
@@ -673,15 +847,59 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
+    /// Literal operands of begins_with must be S or B (a size() result is N).
+    fn check_string_like(&mut self, name: &str, o: &Operand) {
+        let ty = match o {
+            Operand::Value(v) if !matches!(v, AttributeValue::S(_) | AttributeValue::B(_)) => {
+                type_of(v)
+            }
+            Operand::Size(_) => "N",
+            _ => return,
+        };
+        self.semantic(operand_type(name, ty));
+    }
+
     /// A function in condition position.
     fn function(&mut self, name: &str, args: Vec<Term>) -> Cond {
         let never = Cond::Exists(Path::attr(""));
+        if !is_function(name) {
+            // Reported when read; still look inside for more errors.
+            for a in args {
+                let _ = self.operand(a);
+            }
+            return never;
+        }
+        if is_update_function(name) {
+            self.misuse(name);
+            return never;
+        }
+        let n = args.len();
+        let want = match name {
+            "attribute_exists" | "attribute_not_exists" => 1,
+            _ => 2,
+        };
+        let mut it = args.into_iter();
+        let a = it.next();
+        let b = it.next();
+        let extra: Vec<Term> = it.collect();
+        // Children first (their errors come before this function's own).
+        let converted_b = match (name, b) {
+            (_, None) => None,
+            (_, Some(t)) => Some(self.operand(t)),
+        };
+        for t in extra {
+            let _ = self.operand(t);
+        }
+        let Some(a) = a else {
+            return never;
+        };
         match name {
             "attribute_exists" | "attribute_not_exists" => {
-                let Some([a]) = self.args::<1>(name, args) else {
+                let p = self.path_arg(name, a);
+                if n != want {
+                    self.semantic(arity(name, n));
                     return never;
-                };
-                let p = self.require_path(name, a);
+                }
                 if name == "attribute_exists" {
                     Cond::Exists(p)
                 } else {
@@ -689,67 +907,43 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 }
             }
             "attribute_type" => {
-                let Some([a, t]) = self.args::<2>(name, args) else {
+                let p = self.path_arg(name, a);
+                let (Some(t), true) = (converted_b, n == want) else {
+                    self.semantic(arity(name, n));
                     return never;
                 };
-                let p = self.require_path(name, a);
-                let t = self.operand(t, name);
-                if let Operand::Value(v) = &t {
-                    match v {
-                        AttributeValue::S(s) if TYPE_NAMES.contains(&s.as_str()) => {}
-                        AttributeValue::S(s) => self.semantic(format!(
-                            "Invalid attribute type name found; type: {s}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
-                        )),
-                        other => self.semantic(format!(
-                            "Incorrect operand type for operator or function; operator or function: {name}, operand type: {}",
-                            type_of(other)
-                        )),
-                    }
+                match &t {
+                    Operand::Value(AttributeValue::S(s)) if TYPE_NAMES.contains(&s.as_str()) => {}
+                    Operand::Value(AttributeValue::S(s)) => self.semantic(format!(
+                        "Invalid attribute type name found; type: {s}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
+                    )),
+                    Operand::Value(other) => self.semantic(operand_type(name, type_of(other))),
+                    _ => self.semantic(operand_type(
+                        name,
+                        "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}",
+                    )),
                 }
+                let pa = Operand::Path(p.clone());
+                self.check_distinct(&pa, &[&t], name);
                 Cond::Type(p, t)
             }
-            "begins_with" => {
-                let Some([a, b]) = self.args::<2>(name, args) else {
-                    return never;
-                };
-                let a = self.operand(a, name);
-                let b = self.operand(b, name);
-                for o in [&a, &b] {
-                    if let Operand::Value(v) = o {
-                        if !matches!(v, AttributeValue::S(_) | AttributeValue::B(_)) {
-                            self.semantic(format!(
-                                "Incorrect operand type for operator or function; operator or function: {name}, operand type: {}",
-                                type_of(v)
-                            ));
-                        }
-                    }
-                }
-                Cond::BeginsWith(a, b)
-            }
-            "contains" => {
-                let Some([a, b]) = self.args::<2>(name, args) else {
-                    return never;
-                };
-                let a = self.operand(a, name);
-                let b = self.operand(b, name);
-                Cond::Contains(a, b)
-            }
-            "size" => never,
-            "if_not_exists" | "list_append" => {
-                self.semantic(format!(
-                    "The function is not allowed in a condition expression; function: {name}"
-                ));
-                never
-            }
-            _ if is_function(name) => {
-                self.semantic(format!(
-                    "The function is not allowed to be used this way in an expression; function: {name}"
-                ));
-                never
-            }
             _ => {
-                self.semantic(format!("Invalid function name; function: {name}"));
-                never
+                // begins_with, contains
+                let a = self.operand(a);
+                let (Some(b), true) = (converted_b, n == want) else {
+                    self.semantic(arity(name, n));
+                    return never;
+                };
+                if name == "begins_with" {
+                    self.check_string_like(name, &a);
+                    self.check_string_like(name, &b);
+                }
+                self.check_distinct(&a, &[&b], name);
+                if name == "begins_with" {
+                    Cond::BeginsWith(a, b)
+                } else {
+                    Cond::Contains(a, b)
+                }
             }
         }
     }
@@ -770,25 +964,36 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             };
             self.pos += 1;
             if seen.contains(&clause) {
-                self.semantic(format!(
-                    "The \"{clause}\" section can only be used once in an update expression;"
-                ));
+                first(
+                    &mut self.errors.section,
+                    format!(
+                        "The \"{clause}\" section can only be used once in an update expression;"
+                    ),
+                );
             }
             seen.push(clause);
             loop {
+                let i = actions.len();
+                self.ctx = Ctx::Target(i);
                 let path = self.path()?;
+                self.ctx = Ctx::Value(i);
                 let action = match clause {
                     "SET" => {
                         self.expect(Kind::Eq)?;
-                        let a = self.set_operand()?;
+                        let a = self.set_operand(false)?;
                         let v = match self.peek() {
-                            Kind::Plus => {
+                            Kind::Plus | Kind::Minus => {
+                                let plus = self.peek() == Kind::Plus;
                                 self.pos += 1;
-                                SetValue::Plus(a, self.set_operand()?)
-                            }
-                            Kind::Minus => {
-                                self.pos += 1;
-                                SetValue::Minus(a, self.set_operand()?)
+                                let b = self.set_operand(false)?;
+                                let op = if plus { "+" } else { "-" };
+                                self.check_number(op, &a);
+                                self.check_number(op, &b);
+                                if plus {
+                                    SetValue::Plus(a, b)
+                                } else {
+                                    SetValue::Minus(a, b)
+                                }
                             }
                             _ => SetValue::Operand(a),
                         };
@@ -833,143 +1038,152 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 }
             }
         }
+        self.ctx = Ctx::Condition;
         Ok(Update { actions })
     }
 
-    fn set_operand(&mut self) -> PResult<SetOperand> {
+    /// Operands of `+`/`-` must be numbers when their type is known.
+    fn check_number(&mut self, op: &str, o: &SetOperand) {
+        match o {
+            SetOperand::Value(v) if !matches!(v, AttributeValue::N(_)) => {
+                self.semantic(operand_type(op, type_of(v)));
+            }
+            SetOperand::IfNotExists(_, d) => self.check_number(op, d),
+            SetOperand::ListAppend(..) => {
+                self.walk1(
+                    "The function is not allowed to be used this way in an expression; function: list_append"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn set_operand(&mut self, in_list_append: bool) -> PResult<SetOperand> {
         if self.peek() == Kind::LParen {
             let open = self.pos;
             self.pos += 1;
-            let o = self.set_operand()?;
+            let o = self.set_operand(in_list_append)?;
             self.expect(Kind::RParen)?;
-            self.close_group(open);
+            self.close_group(open)?;
             return Ok(o);
         }
         let t = self.term()?;
-        Ok(self.set_operand_of(t))
+        Ok(self.set_operand_of(t, in_list_append))
     }
 
-    fn set_operand_of(&mut self, t: Term) -> SetOperand {
+    fn set_operand_of(&mut self, t: Term, in_list_append: bool) -> SetOperand {
         let none = SetOperand::Value(AttributeValue::Null);
         match t {
             Term::Path(p) => SetOperand::Path(p),
             Term::Value(v) => SetOperand::Value(v),
-            Term::Call { name, args } => match name.as_str() {
-                "if_not_exists" => {
-                    let Some([a, b]) = self.args::<2>(&name, args) else {
-                        return none;
-                    };
-                    let p = self.require_path(&name, a);
-                    let b = self.set_operand_of(b);
-                    SetOperand::IfNotExists(p, Box::new(b))
+            Term::Call { name, args } => {
+                if !is_function(&name) {
+                    return none;
                 }
-                "list_append" => {
-                    let Some([a, b]) = self.args::<2>(&name, args) else {
-                        return none;
-                    };
-                    let a = self.set_operand_of(a);
-                    let b = self.set_operand_of(b);
-                    for o in [&a, &b] {
-                        if let SetOperand::Value(v) = o {
-                            if !matches!(v, AttributeValue::L(_)) {
-                                self.semantic(format!(
-                                    "Incorrect operand type for operator or function; operator or function: list_append, operand type: {}",
-                                    type_of(v)
-                                ));
-                            }
-                        }
-                    }
-                    SetOperand::ListAppend(Box::new(a), Box::new(b))
-                }
-                _ if is_function(&name) => {
-                    self.semantic(format!(
+                if !is_update_function(&name) {
+                    self.walk1(format!(
                         "The function is not allowed in an update expression; function: {name}"
                     ));
-                    none
+                    return none;
                 }
-                _ => {
-                    self.semantic(format!("Invalid function name; function: {name}"));
-                    none
+                if name == "list_append" && in_list_append {
+                    self.walk1(
+                        "The function is not allowed to be used this way in an expression; function: list_append"
+                            .into(),
+                    );
+                    return none;
                 }
-            },
+                let n = args.len();
+                let mut it = args.into_iter();
+                let (a, b) = (it.next(), it.next());
+                let rest: Vec<Term> = it.collect();
+                let a = a.map(|t| (matches!(t, Term::Path(_)), t));
+                let b = b.map(|t| self.set_operand_of(t, in_list_append || name == "list_append"));
+                for t in rest {
+                    let _ = self.set_operand_of(t, true);
+                }
+                if name == "if_not_exists" {
+                    let p = match a {
+                        Some((true, Term::Path(p))) => p,
+                        Some((_, other)) => {
+                            let _ = self.set_operand_of(other, in_list_append);
+                            self.semantic(format!(
+                                "Operator or function requires a document path; operator or function: {name}"
+                            ));
+                            Path::attr("")
+                        }
+                        None => Path::attr(""),
+                    };
+                    let Some(b) = b.filter(|_| n == 2) else {
+                        self.semantic(arity(&name, n));
+                        return none;
+                    };
+                    return SetOperand::IfNotExists(p, Box::new(b));
+                }
+                let a = a.map(|(_, t)| self.set_operand_of(t, true));
+                let (Some(a), Some(b), 2) = (a, b, n) else {
+                    self.semantic(arity(&name, n));
+                    return none;
+                };
+                for o in [&a, &b] {
+                    if let SetOperand::Value(v) = o {
+                        if !matches!(v, AttributeValue::L(_)) {
+                            self.semantic(operand_type("list_append", type_of(v)));
+                        }
+                    }
+                }
+                SetOperand::ListAppend(Box::new(a), Box::new(b))
+            }
         }
     }
 
     // ------------------------------------------------------------------ projection
 
     fn projection(&mut self) -> PResult<Vec<Path>> {
+        self.ctx = Ctx::Target(0);
         let mut paths = vec![self.path()?];
         while self.peek() == Kind::Comma {
             self.pos += 1;
+            self.ctx = Ctx::Target(paths.len());
             paths.push(self.path()?);
         }
+        self.ctx = Ctx::Condition;
         Ok(paths)
-    }
-
-    /// DynamoDB refuses two paths where one contains the other (overlap) or where one
-    /// treats a step as a map key and the other as a list index (conflict).
-    fn check_overlaps(&mut self, paths: &[Path]) {
-        for (i, a) in paths.iter().enumerate() {
-            for b in paths.iter().skip(i + 1) {
-                let mut conflict = false;
-                let mut common = 0;
-                for (x, y) in a.0.iter().zip(&b.0) {
-                    match (x, y) {
-                        (Step::Attr(p), Step::Attr(q)) if p == q => common += 1,
-                        (Step::Index(p), Step::Index(q)) if p == q => common += 1,
-                        (Step::Attr(_), Step::Index(_)) | (Step::Index(_), Step::Attr(_)) => {
-                            conflict = true;
-                            break;
-                        }
-                        _ => break,
-                    }
-                }
-                if conflict {
-                    self.semantic(format!(
-                        "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
-                    ));
-                    return;
-                }
-                if common == a.0.len().min(b.0.len()) {
-                    self.semantic(format!(
-                        "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
-                    ));
-                    return;
-                }
-            }
-        }
     }
 }
 
-/// The type names `attribute_type` accepts.
-const TYPE_NAMES: &[&str] = &["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
-
-fn is_function(name: &str) -> bool {
-    matches!(
-        name,
-        "attribute_exists"
-            | "attribute_not_exists"
-            | "attribute_type"
-            | "begins_with"
-            | "contains"
-            | "size"
-            | "if_not_exists"
-            | "list_append"
+fn arity(name: &str, n: usize) -> String {
+    format!(
+        "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {n}"
     )
 }
 
-/// The long type names DynamoDB uses in update-expression operand errors.
-fn long_type(v: &AttributeValue) -> &'static str {
-    match v {
-        AttributeValue::S(_) => "STRING",
-        AttributeValue::N(_) => "NUMBER",
-        AttributeValue::B(_) => "BINARY",
-        AttributeValue::Ss(_) => "STRING SET",
-        AttributeValue::Ns(_) => "NUMBER SET",
-        AttributeValue::Bs(_) => "BINARY SET",
-        AttributeValue::M(_) => "MAP",
-        AttributeValue::L(_) => "LIST",
-        AttributeValue::Null => "NULL",
-        AttributeValue::Bool(_) => "BOOLEAN",
+fn operand_type(name: &str, ty: &str) -> String {
+    format!(
+        "Incorrect operand type for operator or function; operator or function: {name}, operand type: {ty}"
+    )
+}
+
+/// DynamoDB refuses two paths where one contains the other (overlap) or where one treats a
+/// step as a map key and the other as a list index (conflict). `a` is the earlier path.
+fn clash(a: &Path, b: &Path) -> Option<String> {
+    let mut common = 0;
+    for (x, y) in a.0.iter().zip(&b.0) {
+        match (x, y) {
+            (Step::Attr(p), Step::Attr(q)) if p == q => common += 1,
+            (Step::Index(p), Step::Index(q)) if p == q => common += 1,
+            (Step::Attr(_), Step::Index(_)) | (Step::Index(_), Step::Attr(_)) => {
+                return Some(format!(
+                    "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
+                ));
+            }
+            _ => return None,
+        }
     }
+    (common == a.0.len().min(b.0.len())).then(|| {
+        format!(
+            "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
+        )
+    })
 }

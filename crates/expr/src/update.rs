@@ -24,11 +24,13 @@ fn missing_attribute() -> ExprError {
     )
 }
 
-/// Arithmetic results are rounded by nobody: more than 38 digits is refused.
+/// Arithmetic is exact; a result DynamoDB cannot store exactly (more than 38 significant
+/// digits) is refused with the overflow message, as AWS answers (ScyllaDB's tests against
+/// AWS, `test_update_expression_plus_imprecise`).
 fn arith_error(e: ferrodyn_types::NumberError) -> ExprError {
     match e {
         ferrodyn_types::NumberError::TooManyDigits => {
-            ExprError("DynamoDB only supports precision up to 38 digits".into())
+            ExprError(ferrodyn_types::NumberError::Overflow.to_string())
         }
         other => ExprError(other.to_string()),
     }
@@ -184,6 +186,8 @@ pub fn apply(update: &Update, item: &mut Item) -> Result<(), ExprError> {
             sets.push((p, set_value(v, &old)?));
         }
     }
+    // Lower list indexes first, so that several appends past the end keep index order.
+    sets.sort_by(|a, b| a.0.cmp(b.0));
     for (p, v) in sets {
         set_path(item, p, v)?;
     }

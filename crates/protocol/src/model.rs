@@ -250,6 +250,35 @@ pub struct TableDescriptionOutput {
 
 // ----------------------------------------------------------------------------- item ops
 
+/// `ExpressionAttributeValues` as sent, in request order, values not yet checked: DynamoDB
+/// validates the placeholder keys before the values, and reports a bad value with its key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawValues(pub Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for RawValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawValues;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawValues, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
+                    out.retain(|(x, _): &(String, serde_json::Value)| *x != k);
+                    out.push((k, v));
+                }
+                Ok(RawValues(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// One legacy condition: an `Expected` entry (`Value`/`Exists` or
 /// `ComparisonOperator`/`AttributeValueList`), or a `KeyConditions` / `QueryFilter` /
 /// `ScanFilter` entry (`ComparisonOperator`/`AttributeValueList` only).
@@ -276,7 +305,7 @@ pub struct PutItemInput {
     pub return_values_on_condition_check_failure: Option<String>,
     pub condition_expression: Option<String>,
     pub expression_attribute_names: Option<HashMap<String, String>>,
-    pub expression_attribute_values: Option<Item>,
+    pub expression_attribute_values: Option<RawValues>,
     pub expected: Option<Legacy>,
     pub conditional_operator: Option<String>,
 }
@@ -304,7 +333,7 @@ pub struct DeleteItemInput {
     pub return_values_on_condition_check_failure: Option<String>,
     pub condition_expression: Option<String>,
     pub expression_attribute_names: Option<HashMap<String, String>>,
-    pub expression_attribute_values: Option<Item>,
+    pub expression_attribute_values: Option<RawValues>,
     pub expected: Option<Legacy>,
     pub conditional_operator: Option<String>,
 }
@@ -330,7 +359,7 @@ pub struct UpdateItemInput {
     pub update_expression: Option<String>,
     pub condition_expression: Option<String>,
     pub expression_attribute_names: Option<HashMap<String, String>>,
-    pub expression_attribute_values: Option<Item>,
+    pub expression_attribute_values: Option<RawValues>,
     pub expected: Option<Legacy>,
     pub conditional_operator: Option<String>,
 }
@@ -408,7 +437,7 @@ pub struct QueryInput {
     pub filter_expression: Option<String>,
     pub key_condition_expression: Option<String>,
     pub expression_attribute_names: Option<HashMap<String, String>>,
-    pub expression_attribute_values: Option<Item>,
+    pub expression_attribute_values: Option<RawValues>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -428,7 +457,7 @@ pub struct ScanInput {
     pub projection_expression: Option<String>,
     pub filter_expression: Option<String>,
     pub expression_attribute_names: Option<HashMap<String, String>>,
-    pub expression_attribute_values: Option<Item>,
+    pub expression_attribute_values: Option<RawValues>,
     pub consistent_read: Option<bool>,
 }
 

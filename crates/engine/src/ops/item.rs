@@ -12,7 +12,10 @@ use ferrodyn_expr::{legacy, Cond, ExprKind, Path, Resolver};
 use ferrodyn_protocol::model::*;
 use ferrodyn_protocol::{ApiError, Violations};
 
-use super::exprs::{expr_error, legacy_entries, resolver};
+use super::exprs::{
+    check_key_paths, condition_paths, expr_error, legacy_entries, legacy_violations, prepare,
+    update_value_paths,
+};
 use ferrodyn_types::codec::{decode_item, encode_item};
 use ferrodyn_types::{item_size, AttributeValue, Item, KeyError, KeySchema};
 
@@ -164,6 +167,29 @@ pub(crate) fn check_condition(
     }
 }
 
+/// A write condition may not look inside a key attribute.
+fn check_condition_keys(meta: &TableMeta, cond: &WriteCondition) -> Result<(), ApiError> {
+    if let Some(c) = cond {
+        let mut paths = Vec::new();
+        condition_paths(c, &mut paths);
+        check_key_paths(&meta.schema, &paths)?;
+    }
+    Ok(())
+}
+
+/// Drop paths covered by another (projection needs non-overlapping paths).
+fn dedup_paths(paths: Vec<Path>) -> Vec<Path> {
+    let mut out: Vec<Path> = Vec::new();
+    for p in paths {
+        if out.iter().any(|q| p.0.starts_with(&q.0)) {
+            continue;
+        }
+        out.retain(|q| !q.0.starts_with(&p.0));
+        out.push(p);
+    }
+    out
+}
+
 /// Parse a write's ConditionExpression or Expected into one condition.
 fn write_condition(
     r: &mut Resolver<'_>,
@@ -254,14 +280,19 @@ impl Engine {
         );
         v.not_null(&input.item, "item");
         conditional_operator_check(&mut v, &input.conditional_operator);
+        legacy_violations(&mut v, &input.expected, "expected", false);
         v.into_result()?;
-        let mut r = resolver(
+        let ph = prepare(
             input.expression_attribute_names.as_ref(),
             input.expression_attribute_values.as_ref(),
             &[("ConditionExpression", input.condition_expression.is_some())],
-            &[("Expected", input.expected.is_some())],
+            &[
+                ("Expected", input.expected.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+            ],
             &["ConditionExpression"],
         )?;
+        let mut r = ph.resolver(input.expression_attribute_names.as_ref());
         if !matches!(
             input.return_values.as_deref(),
             None | Some("NONE") | Some("ALL_OLD")
@@ -278,6 +309,7 @@ impl Engine {
         )?;
         r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        check_condition_keys(&meta, &cond)?;
         let item = input.item.unwrap_or_default();
         let key = meta.schema.encode_item_key(&item).map_err(item_key_error)?;
         check_key_sizes(&meta.schema, &item)?;
@@ -333,7 +365,7 @@ impl Engine {
             }
         }
         v.into_result()?;
-        let mut r = resolver(
+        let ph = prepare(
             input.expression_attribute_names.as_ref(),
             None,
             &[(
@@ -343,6 +375,7 @@ impl Engine {
             &[("AttributesToGet", input.attributes_to_get.is_some())],
             &[],
         )?;
+        let mut r = ph.resolver(input.expression_attribute_names.as_ref());
         let projection = match &input.projection_expression {
             Some(src) => Some(r.projection(src).map_err(expr_error)?),
             None => None,
@@ -360,6 +393,9 @@ impl Engine {
             (None, None) => None,
         };
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        if input.projection_expression.is_some() {
+            check_key_paths(&meta.schema, projection.iter().flatten())?;
+        }
         let key = encode_key_param(&meta, input.key.as_ref().unwrap_or(&Item::new()))?;
         let bytes = {
             let view = self.store.snapshot().map_err(storage_error)?;
@@ -398,14 +434,19 @@ impl Engine {
         );
         v.not_null(&input.key, "key");
         conditional_operator_check(&mut v, &input.conditional_operator);
+        legacy_violations(&mut v, &input.expected, "expected", false);
         v.into_result()?;
-        let mut r = resolver(
+        let ph = prepare(
             input.expression_attribute_names.as_ref(),
             input.expression_attribute_values.as_ref(),
             &[("ConditionExpression", input.condition_expression.is_some())],
-            &[("Expected", input.expected.is_some())],
+            &[
+                ("Expected", input.expected.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+            ],
             &["ConditionExpression"],
         )?;
+        let mut r = ph.resolver(input.expression_attribute_names.as_ref());
         if !matches!(
             input.return_values.as_deref(),
             None | Some("NONE") | Some("ALL_OLD")
@@ -422,6 +463,7 @@ impl Engine {
         )?;
         r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        check_condition_keys(&meta, &cond)?;
         let key_item = input.key.unwrap_or_default();
         let key = encode_key_param(&meta, &key_item)?;
         let return_old =
@@ -474,8 +516,9 @@ impl Engine {
             );
         }
         conditional_operator_check(&mut v, &input.conditional_operator);
+        legacy_violations(&mut v, &input.expected, "expected", false);
         v.into_result()?;
-        let mut r = resolver(
+        let ph = prepare(
             input.expression_attribute_names.as_ref(),
             input.expression_attribute_values.as_ref(),
             &[
@@ -485,9 +528,11 @@ impl Engine {
             &[
                 ("AttributeUpdates", input.attribute_updates.is_some()),
                 ("Expected", input.expected.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
             ],
             &["UpdateExpression", "ConditionExpression"],
         )?;
+        let mut r = ph.resolver(input.expression_attribute_names.as_ref());
         let update = match &input.update_expression {
             Some(src) => Some(r.update(src).map_err(expr_error)?),
             None => None,
@@ -518,12 +563,17 @@ impl Engine {
                     )));
                 }
             }
+            let mut read = Vec::new();
+            update_value_paths(u, &mut read);
+            check_key_paths(&meta.schema, &read)?;
         }
-        let paths: Vec<Path> = match &update {
+        check_condition_keys(&meta, &cond)?;
+        // (written path, what UPDATED_OLD / UPDATED_NEW return for it)
+        let paths: Vec<(Path, Path)> = match &update {
             Some(u) => u.returned_paths(),
             None => legacy_updates
                 .iter()
-                .map(|(n, _)| Path::attr(n.as_str()))
+                .map(|(n, _)| (Path::attr(n.as_str()), Path::attr(n.as_str())))
                 .collect(),
         };
         let return_old =
@@ -550,7 +600,18 @@ impl Engine {
             .await?;
         let new_size = w.new.as_ref().map(item_size).unwrap_or(0);
         let old_size = w.old.as_ref().map(item_size).unwrap_or(0);
-        let pick = |item: &Option<Item>| item.as_ref().map(|i| project(i, &paths));
+        // An updated path is returned (cut before its first list index) when it exists in
+        // the item returned: an element appended past the end of a list is not.
+        let pick = |item: &Option<Item>| {
+            item.as_ref().map(|i| {
+                let present: Vec<Path> = paths
+                    .iter()
+                    .filter(|(written, _)| ferrodyn_expr::eval::get(i, written).is_some())
+                    .map(|(_, shown)| shown.clone())
+                    .collect();
+                project(i, &dedup_paths(present))
+            })
+        };
         let attributes = match input.return_values.as_deref() {
             Some("ALL_OLD") => w.old.clone(),
             Some("ALL_NEW") => w.new.clone(),

@@ -13,7 +13,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use ferrodyn_expr::eval::{eval, project};
-use ferrodyn_expr::keycond::{key_condition, KeyCondition, RangeCond};
+use ferrodyn_expr::keycond::{key_condition_for, key_condition_parts, KeyCondition, RangeCond};
 use ferrodyn_expr::{legacy, CmpOp, Cond, ExprKind, Path};
 use ferrodyn_protocol::model::{QueryInput, QueryOutput, ScanInput};
 use ferrodyn_protocol::{ApiError, Violations};
@@ -21,7 +21,9 @@ use ferrodyn_types::codec::decode_item;
 use ferrodyn_types::key::{encode_part, encode_prefix_part, prefix_successor};
 use ferrodyn_types::{item_size, AttributeValue, Item, KeyError};
 
-use super::exprs::{expr_error, legacy_entries, resolver};
+use super::exprs::{
+    check_key_paths, condition_paths, expr_error, legacy_entries, legacy_violations, prepare,
+};
 use crate::capacity::{consumed, read_units};
 use crate::catalog::TableMeta;
 use crate::{storage_error, Engine};
@@ -145,11 +147,13 @@ fn index_unsupported(meta: &TableMeta, index: &str, consistent: bool) -> ApiErro
 
 /// Check an ExclusiveStartKey against the table's key schema and encode it.
 fn start_key(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, ApiError> {
-    let bad = || ApiError::validation("Type mismatch for attribute to update");
+    let bad = || {
+        ApiError::validation(
+            "The provided starting key is invalid: The provided key element does not match the schema",
+        )
+    };
     if key.len() != meta.schema.names().count() {
-        return Err(ApiError::validation(
-            "Exclusive Start Key must have same size as table's key schema",
-        ));
+        return Err(bad());
     }
     match meta.schema.encode_item_key(key) {
         Ok(k) => Ok(k),
@@ -261,8 +265,10 @@ impl Engine {
             &["AND", "OR"],
         );
         attributes_to_get_violations(&mut v, &input.attributes_to_get);
+        legacy_violations(&mut v, &input.key_conditions, "keyConditions", true);
+        legacy_violations(&mut v, &input.query_filter, "queryFilter", true);
         v.into_result()?;
-        let mut r = resolver(
+        let ph = prepare(
             input.expression_attribute_names.as_ref(),
             input.expression_attribute_values.as_ref(),
             &[
@@ -279,10 +285,17 @@ impl Engine {
             &[
                 ("AttributesToGet", input.attributes_to_get.is_some()),
                 ("QueryFilter", input.query_filter.is_some()),
-                ("KeyConditions", input.key_conditions.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+                // KeyConditions mix only with KeyConditionExpression (KeyConditions plus
+                // FilterExpression is accepted, as DynamoDB does).
+                (
+                    "KeyConditions",
+                    input.key_conditions.is_some() && input.key_condition_expression.is_some(),
+                ),
             ],
-            &["KeyConditionExpression", "FilterExpression"],
+            &["FilterExpression", "KeyConditionExpression"],
         )?;
+        let mut r = ph.resolver(input.expression_attribute_names.as_ref());
         let common = Common {
             select: input.select.as_deref(),
             projection_expression: &input.projection_expression,
@@ -301,10 +314,12 @@ impl Engine {
             ));
         }
         let key_cond = match &input.key_condition_expression {
-            Some(src) => Some(
-                r.condition(src, ExprKind::KeyCondition)
-                    .map_err(expr_error)?,
-            ),
+            Some(src) => {
+                let c = r
+                    .condition(src, ExprKind::KeyCondition)
+                    .map_err(expr_error)?;
+                Some(key_condition_parts(&c).map_err(expr_error)?)
+            }
             None => None,
         };
         let filter = match &input.filter_expression {
@@ -332,7 +347,7 @@ impl Engine {
             ));
         }
         let kc = match (&key_cond, &input.key_conditions) {
-            (Some(c), _) => key_condition(c, &meta.schema).map_err(expr_error)?,
+            (Some(parts), _) => key_condition_for(parts.clone(), &meta.schema).map_err(expr_error)?,
             (None, Some(map)) => {
                 legacy::key_conditions(&legacy_entries(map), &meta.schema).map_err(expr_error)?
             }
@@ -342,6 +357,7 @@ impl Engine {
                 ))
             }
         };
+        check_read_paths(&meta, &filter, &projection)?;
         if let Some(f) = &filter {
             let param = if input.query_filter.is_some() {
                 "QueryFilter"
@@ -362,7 +378,12 @@ impl Engine {
             let in_range = key_filter
                 .as_ref()
                 .is_none_or(|c| eval(c, esk) || eval(c, &empty));
-            if !in_partition || !in_range {
+            if !in_partition {
+                return Err(ApiError::validation(
+                    "The provided starting key is outside query boundaries based on provided conditions",
+                ));
+            }
+            if !in_range {
                 return Err(ApiError::validation(
                     "The provided starting key does not match the range key predicate",
                 ));
@@ -407,6 +428,7 @@ impl Engine {
         v.min(input.total_segments, "totalSegments", 1);
         v.max(input.total_segments, "totalSegments", MAX_SEGMENTS);
         attributes_to_get_violations(&mut v, &input.attributes_to_get);
+        legacy_violations(&mut v, &input.scan_filter, "scanFilter", true);
         v.into_result()?;
         let segments = match (input.segment, input.total_segments) {
             (None, None) => None,
@@ -427,7 +449,7 @@ impl Engine {
             }
             (Some(s), Some(t)) => Some((s, t)),
         };
-        let mut r = resolver(
+        let ph = prepare(
             input.expression_attribute_names.as_ref(),
             input.expression_attribute_values.as_ref(),
             &[
@@ -440,9 +462,11 @@ impl Engine {
             &[
                 ("AttributesToGet", input.attributes_to_get.is_some()),
                 ("ScanFilter", input.scan_filter.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
             ],
             &["FilterExpression"],
         )?;
+        let mut r = ph.resolver(input.expression_attribute_names.as_ref());
         select_checks(&Common {
             select: input.select.as_deref(),
             projection_expression: &input.projection_expression,
@@ -478,6 +502,7 @@ impl Engine {
                 input.consistent_read == Some(true),
             ));
         }
+        check_read_paths(&meta, &filter, &projection)?;
         let (mut start, end) = match segments {
             None => (Bound::Unbounded, Bound::Unbounded),
             Some((s, t)) => segment_bounds(s, t),
@@ -607,6 +632,20 @@ fn segment_bounds(s: i64, t: i64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
         Err(_) => Bound::Unbounded,
     };
     (start, end)
+}
+
+/// Filters and projections may not look inside key attributes.
+fn check_read_paths(
+    meta: &TableMeta,
+    filter: &Option<Cond>,
+    projection: &Option<Vec<Path>>,
+) -> Result<(), ApiError> {
+    let mut paths = Vec::new();
+    if let Some(f) = filter {
+        condition_paths(f, &mut paths);
+    }
+    paths.extend(projection.iter().flatten().cloned());
+    check_key_paths(&meta.schema, &paths)
 }
 
 /// A filter may not name key attributes in a Query.
