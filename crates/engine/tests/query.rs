@@ -327,3 +327,73 @@ async fn scan_segment_checks() {
     let m = msg(e.query(req(json!({"TableName":"hashed","Limit":0,"KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p"}}}))).await.unwrap_err());
     assert_eq!(m, "1 validation error detected: Value at 'Limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
 }
+
+#[tokio::test]
+async fn exclusive_start_key_checks() {
+    let e = engine();
+    composite(&e, "esk", "N").await;
+    let q = |cond: &str, values: serde_json::Value, esk: serde_json::Value| {
+        req::<QueryInput>(json!({"TableName":"esk","KeyConditionExpression":cond,
+            "ExpressionAttributeValues":values,"ExclusiveStartKey":esk}))
+    };
+    let p = json!({"S":"p"});
+    let cases = [
+        (
+            "pk = :p",
+            json!({":p":p}),
+            json!({"pk":{"S":"p"}}),
+            "The provided starting key is invalid: The provided key element does not match the schema",
+        ),
+        (
+            "pk = :p",
+            json!({":p":p}),
+            json!({"pk":{"S":"other"},"sk":{"N":"1"}}),
+            "The provided starting key is outside query boundaries based on provided conditions",
+        ),
+        (
+            "pk = :p AND sk > :n",
+            json!({":p":p,":n":{"N":"5"}}),
+            json!({"pk":{"S":"p"},"sk":{"N":"1"}}),
+            "The provided starting key does not match the range key predicate",
+        ),
+        (
+            "pk = :p AND sk < :n",
+            json!({":p":p,":n":{"N":"5"}}),
+            json!({"pk":{"S":"other"},"sk":{"N":"1"}}),
+            "The query can return at most one row and cannot be restarted",
+        ),
+        (
+            "pk = :p AND sk = :n",
+            json!({":p":p,":n":{"N":"1"}}),
+            json!({"pk":{"S":"p"},"sk":{"N":"1"}}),
+            "The query can return at most one row and cannot be restarted",
+        ),
+    ];
+    for (cond, values, esk, want) in cases {
+        let m = msg(e.query(q(cond, values, esk)).await.unwrap_err());
+        assert_eq!(m, want, "{cond}");
+    }
+    // A key from another parallel-scan segment.
+    for i in 0..20 {
+        put(
+            &e,
+            "esk",
+            json!({"pk":{"S":format!("k{i}")},"sk":{"N":"1"}}),
+        )
+        .await;
+    }
+    let out = e
+        .scan(req(
+            json!({"TableName":"esk","Segment":1,"TotalSegments":2,"Limit":1}),
+        ))
+        .await
+        .unwrap();
+    let k = serde_json::to_value(out.last_evaluated_key.unwrap()).unwrap();
+    let m = msg(e
+        .scan(req(
+            json!({"TableName":"esk","Segment":0,"TotalSegments":2,"ExclusiveStartKey":k}),
+        ))
+        .await
+        .unwrap_err());
+    assert_eq!(m, "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: 2 Segment: 0");
+}

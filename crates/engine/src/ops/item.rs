@@ -685,7 +685,7 @@ fn apply_legacy_update(
     name: &str,
     u: &AttributeValueUpdate,
 ) -> Result<(), ApiError> {
-    let mismatch = || invalid("Type mismatch for attribute to update");
+    let mismatch = || ApiError::validation("Type mismatch for attribute to update");
     match (u.action.as_deref().unwrap_or("PUT"), &u.value) {
         ("PUT", Some(v)) => {
             item.insert(name.to_owned(), v.clone());

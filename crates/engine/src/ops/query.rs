@@ -357,7 +357,6 @@ impl Engine {
                 ))
             }
         };
-        check_read_paths(&meta, &filter, &projection)?;
         if let Some(f) = &filter {
             let param = if input.query_filter.is_some() {
                 "QueryFilter"
@@ -366,6 +365,7 @@ impl Engine {
             };
             check_filter_keys(f, &meta, param)?;
         }
+        check_read_paths(&meta, &filter, &projection)?;
         let reverse = input.scan_index_forward == Some(false);
         let (mut start, mut end) = query_bounds(&meta, &kc);
         let key_filter = range_filter(&meta, &kc);
@@ -378,14 +378,21 @@ impl Engine {
             let in_range = key_filter
                 .as_ref()
                 .is_none_or(|c| eval(c, esk) || eval(c, &empty));
-            if !in_partition {
+            if !in_range {
+                return Err(ApiError::validation(
+                    "The provided starting key does not match the range key predicate",
+                ));
+            }
+            let single_row = meta.schema.range.is_none()
+                || matches!(kc.range, Some(RangeCond::Cmp(CmpOp::Eq, _)));
+            if !in_partition && kc.range.is_none() {
                 return Err(ApiError::validation(
                     "The provided starting key is outside query boundaries based on provided conditions",
                 ));
             }
-            if !in_range {
+            if !in_partition || single_row {
                 return Err(ApiError::validation(
-                    "The provided starting key does not match the range key predicate",
+                    "The query can return at most one row and cannot be restarted",
                 ));
             }
             if reverse {
@@ -509,6 +516,21 @@ impl Engine {
         };
         if let Some(esk) = &input.exclusive_start_key {
             let k = start_key(&meta, esk)?;
+            if let Some((s, t)) = segments {
+                let (lo, hi) = segment_bounds(s, t);
+                let inside = match lo {
+                    Bound::Included(lo) => k >= lo,
+                    _ => true,
+                } && match hi {
+                    Bound::Excluded(hi) => k < hi,
+                    _ => true,
+                };
+                if !inside {
+                    return Err(ApiError::validation(format!(
+                        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {t} Segment: {s}"
+                    )));
+                }
+            }
             start = tighten_start(start, Bound::Excluded(k));
         }
         let plan = Plan {
