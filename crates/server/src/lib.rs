@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrodyn_engine::Engine;
 use ferrodyn_protocol::{ApiError, Operation};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -185,25 +185,9 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         }
     }
     let headers = req.headers().clone();
-    let body = match Limited::new(req.into_body(), shared.config.max_body)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let err = if e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                ApiError::RequestTooLarge(format!(
-                    "Request size exceeded {} bytes",
-                    shared.config.max_body
-                ))
-            } else {
-                ApiError::Serialization(String::new())
-            };
-            return error(&shared, &err, &request_id);
-        }
+    let body = match read_body(req.into_body(), shared.config.max_body).await {
+        Ok(b) => b,
+        Err(err) => return error(&shared, &err, &request_id),
     };
     let op = headers
         .get("x-amz-target")
@@ -263,4 +247,36 @@ fn preflight(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> 
     h.insert("access-control-max-age", HeaderValue::from_static("172800"));
     cors(shared, &mut resp);
     resp
+}
+
+/// How much of an oversized body is read and thrown away before answering 413: a client
+/// still sending when the server closes would see a connection reset instead of the answer.
+const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Read a request body of at most `max` bytes. A larger body is drained (up to
+/// [`DRAIN_LIMIT`]) and refused with 413.
+async fn read_body(mut body: hyper::body::Incoming, max: usize) -> Result<bytes::Bytes, ApiError> {
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::Serialization(String::new()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= max {
+            buf.extend_from_slice(&data);
+        } else {
+            buf = bytes::BytesMut::new();
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if seen > max {
+        return Err(ApiError::RequestTooLarge(format!(
+            "Request size exceeded {max} bytes"
+        )));
+    }
+    Ok(buf.freeze())
 }
