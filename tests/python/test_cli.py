@@ -92,3 +92,39 @@ def test_cli_error_exit_code(run_aws, unique_name):
     # AWS CLI v1 exits 255 on a service error (v2 uses 254)
     assert proc.returncode in (254, 255)
     assert "ResourceNotFoundException" in proc.stderr
+
+
+def test_cli_query_scan_update_with_expressions(run_aws, make_table, client):
+    """The CLI's own pagination (it follows LastEvaluatedKey), expressions and counters."""
+    name = make_table(range_key=("sk", "N"))
+    for i in range(25):
+        client.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"N": str(i)},
+                                               "odd": {"BOOL": i % 2 == 1}})
+    # --page-size makes the CLI fetch 4 items per request and stitch the pages together.
+    q = json.loads(run_aws(
+        "query", "--table-name", name,
+        "--key-condition-expression", "pk = :p AND sk BETWEEN :lo AND :hi",
+        "--filter-expression", "odd = :t",
+        "--expression-attribute-values",
+        json.dumps({":p": {"S": "p"}, ":lo": {"N": "3"}, ":hi": {"N": "20"}, ":t": {"BOOL": True}}),
+        "--no-scan-index-forward", "--page-size", "4").stdout)
+    assert [it["sk"]["N"] for it in q["Items"]] == [str(i) for i in range(19, 2, -2)]
+    assert q["Count"] == 9
+    assert q["ScannedCount"] == 18
+    s = json.loads(run_aws("scan", "--table-name", name, "--select", "COUNT",
+                           "--page-size", "7").stdout)
+    assert s["Count"] == 25
+    u = json.loads(run_aws(
+        "update-item", "--table-name", name,
+        "--key", json.dumps({"pk": {"S": "p"}, "sk": {"N": "0"}}),
+        "--update-expression", "SET hits = if_not_exists(hits, :z) + :one",
+        "--expression-attribute-values", json.dumps({":z": {"N": "0"}, ":one": {"N": "1"}}),
+        "--return-values", "UPDATED_NEW").stdout)
+    assert u["Attributes"] == {"hits": {"N": "1"}}
+    bad = run_aws("update-item", "--table-name", name,
+                  "--key", json.dumps({"pk": {"S": "p"}, "sk": {"N": "0"}}),
+                  "--update-expression", "SET #s = :v",
+                  "--expression-attribute-values", json.dumps({":v": {"N": "1"}}), check=False)
+    assert bad.returncode != 0
+    assert ("An expression attribute name used in the document path is not defined; "
+            "attribute name: #s") in bad.stderr
