@@ -35,6 +35,11 @@ pub const MAX_PATH_DEPTH: usize = 32;
 pub const MAX_IN_OPERANDS: usize = 100;
 /// Most operators (comparisons, logical operators, functions) one condition may hold.
 pub const MAX_OPERATORS: usize = 300;
+/// Deepest nesting the parser follows. Every nesting level that DynamoDB accepts holds an
+/// operator of its own (a group holding only a group is "redundant"), so 300 levels are
+/// past its 300-operator limit; deeper input is refused with that message.
+pub const MAX_NESTING: usize = MAX_OPERATORS;
+
 /// Largest list index DynamoDB accepts.
 pub const MAX_LIST_INDEX: u64 = i32::MAX as u64;
 
@@ -124,7 +129,7 @@ impl<'a> Resolver<'a> {
     /// Parse a condition (ConditionExpression, FilterExpression, KeyConditionExpression).
     pub fn condition(&mut self, src: &str, kind: ExprKind) -> Result<Cond, ExprError> {
         let mut p = Parser::new(src, kind, self)?;
-        let c = p.or_expr(0);
+        let c = p.or_expr();
         let c = p.finish(c)?;
         p.into_result(c, &[])
     }
@@ -233,6 +238,9 @@ struct Parser<'s, 'r, 'a> {
     groups: Vec<(usize, usize)>,
     /// Operators and functions seen.
     operators: usize,
+    /// Current nesting (parentheses, NOT, function arguments), bounded so that hostile
+    /// input cannot exhaust the stack.
+    depth: usize,
 }
 
 fn keyword(s: &str) -> Option<&'static str> {
@@ -313,6 +321,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             ctx: Ctx::Condition,
             groups: Vec::new(),
             operators: 0,
+            depth: 0,
         })
     }
 
@@ -590,56 +599,93 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         match self.peek() {
             Kind::Value => Ok(Term::Value(self.value()?)),
             Kind::Ident if self.peek_at(1) == Kind::LParen && keyword(self.text()).is_none() => {
+                self.call()
+            }
+            _ => Ok(Term::Path(self.path()?)),
+        }
+    }
+
+    /// `name(args)`.
+    #[inline(never)]
+    fn call(&mut self) -> PResult<Term> {
+        {
+            {
                 let name = self.text().to_owned();
                 self.pos += 2;
                 self.operator();
                 if !is_function(&name) {
                     self.walk1(format!("Invalid function name; function: {name}"));
                 }
-                let mut args = vec![self.term()?];
-                while self.peek() == Kind::Comma {
-                    self.pos += 1;
-                    args.push(self.term()?);
-                }
+                self.enter()?;
+                let args = self.call_args();
+                self.depth -= 1;
+                let args = args?;
                 self.expect(Kind::RParen)?;
                 Ok(Term::Call { name, args })
             }
-            _ => Ok(Term::Path(self.path()?)),
         }
+    }
+
+    fn call_args(&mut self) -> PResult<Vec<Term>> {
+        let mut args = vec![self.term()?];
+        while self.peek() == Kind::Comma {
+            self.pos += 1;
+            args.push(self.term()?);
+        }
+        Ok(args)
+    }
+
+    /// One level deeper; refuse input nested past [`MAX_NESTING`].
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            self.depth -= 1;
+            first(
+                &mut self.errors.fatal,
+                format!(
+                    "The expression contains too many operators; operator count: {}",
+                    MAX_OPERATORS + 1
+                ),
+            );
+            return Err(Syntax(self.pos));
+        }
+        Ok(())
     }
 
     // ------------------------------------------------------------------ conditions
 
-    fn or_expr(&mut self, depth: usize) -> PResult<Cond> {
-        let mut left = self.and_expr(depth)?;
+    fn or_expr(&mut self) -> PResult<Cond> {
+        let mut left = self.and_expr()?;
         while self.is_keyword("OR") {
             self.pos += 1;
             self.operator();
-            let right = self.and_expr(depth)?;
+            let right = self.and_expr()?;
             left = Cond::Or(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
 
-    fn and_expr(&mut self, depth: usize) -> PResult<Cond> {
-        let mut left = self.not_expr(depth)?;
+    fn and_expr(&mut self) -> PResult<Cond> {
+        let mut left = self.not_expr()?;
         while self.is_keyword("AND") {
             self.pos += 1;
             self.operator();
-            let right = self.not_expr(depth)?;
+            let right = self.not_expr()?;
             left = Cond::And(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
 
-    fn not_expr(&mut self, depth: usize) -> PResult<Cond> {
+    fn not_expr(&mut self) -> PResult<Cond> {
         if self.is_keyword("NOT") {
             self.pos += 1;
             self.operator();
-            let c = self.not_expr(depth + 1)?;
-            return Ok(Cond::Not(Box::new(c)));
+            self.enter()?;
+            let c = self.not_expr();
+            self.depth -= 1;
+            return Ok(Cond::Not(Box::new(c?)));
         }
-        self.primary(depth)
+        self.primary()
     }
 
     fn comparator(&self) -> Option<CmpOp> {
@@ -654,19 +700,32 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
-    fn primary(&mut self, depth: usize) -> PResult<Cond> {
-        if depth > 512 {
-            // Far beyond anything DynamoDB accepts; stops stack exhaustion on hostile input.
-            return Err(Syntax(self.pos));
-        }
+    fn primary(&mut self) -> PResult<Cond> {
         if self.peek() == Kind::LParen {
-            let open = self.pos;
-            self.pos += 1;
-            let c = self.or_expr(depth + 1)?;
-            self.expect(Kind::RParen)?;
-            self.close_group(open)?;
-            return Ok(c);
+            self.group()
+        } else {
+            self.simple()
         }
+    }
+
+    /// `( condition )`: kept apart from [`Self::simple`] so that the frames of deeply
+    /// nested groups stay small.
+    #[inline(never)]
+    fn group(&mut self) -> PResult<Cond> {
+        let open = self.pos;
+        self.pos += 1;
+        self.enter()?;
+        let c = self.or_expr();
+        self.depth -= 1;
+        let c = c?;
+        self.expect(Kind::RParen)?;
+        self.close_group(open)?;
+        Ok(c)
+    }
+
+    /// A comparison, BETWEEN, IN or function call.
+    #[inline(never)]
+    fn simple(&mut self) -> PResult<Cond> {
         let first = self.term()?;
         let op = self.comparator();
         let compared = op.is_some() || self.is_keyword("BETWEEN") || self.is_keyword("IN");
@@ -1063,7 +1122,10 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         if self.peek() == Kind::LParen {
             let open = self.pos;
             self.pos += 1;
-            let o = self.set_operand(in_list_append)?;
+            self.enter()?;
+            let o = self.set_operand(in_list_append);
+            self.depth -= 1;
+            let o = o?;
             self.expect(Kind::RParen)?;
             self.close_group(open)?;
             return Ok(o);

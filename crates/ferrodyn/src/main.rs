@@ -104,6 +104,8 @@ fn main() -> ExitCode {
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Headroom for deep (but bounded) expression nesting in debug builds.
+        .thread_stack_size(8 << 20)
         .build()
     {
         Ok(r) => r,
