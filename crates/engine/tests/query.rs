@@ -397,3 +397,15 @@ async fn exclusive_start_key_checks() {
         .unwrap_err());
     assert_eq!(m, "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: 2 Segment: 0");
 }
+
+#[tokio::test]
+async fn conditional_operator_enum_order() {
+    let e = engine();
+    let m = msg(e
+        .scan(req(
+            json!({"TableName":"nothere","ConditionalOperator":"AN"}),
+        ))
+        .await
+        .unwrap_err());
+    assert_eq!(m, "1 validation error detected: Value 'AN' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]");
+}

@@ -219,7 +219,7 @@ fn conditional_operator_check(v: &mut Violations, conditional_operator: &Option<
     v.enumeration(
         conditional_operator.as_deref(),
         "conditionalOperator",
-        &["AND", "OR"],
+        &["OR", "AND"],
     );
 }
 

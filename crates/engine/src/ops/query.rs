@@ -262,7 +262,7 @@ impl Engine {
         v.enumeration(
             input.conditional_operator.as_deref(),
             "conditionalOperator",
-            &["AND", "OR"],
+            &["OR", "AND"],
         );
         attributes_to_get_violations(&mut v, &input.attributes_to_get);
         legacy_violations(&mut v, &input.key_conditions, "keyConditions", true);
@@ -428,7 +428,7 @@ impl Engine {
         v.enumeration(
             input.conditional_operator.as_deref(),
             "conditionalOperator",
-            &["AND", "OR"],
+            &["OR", "AND"],
         );
         v.min(input.segment, "segment", 0);
         v.max(input.segment, "segment", MAX_SEGMENTS - 1);
