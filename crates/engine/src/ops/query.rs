@@ -105,6 +105,14 @@ fn projection_of(
     if let Some(src) = expression {
         return Ok(Some(r.projection(src).map_err(expr_error)?));
     }
+    if let Some(a) = attributes_to_get {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(d) = a.iter().find(|x| !seen.insert(x.as_str())) {
+            return Err(ApiError::validation(format!(
+                "One or more parameter values were invalid: Duplicate value in attribute name: {d}"
+            )));
+        }
+    }
     Ok(attributes_to_get.as_deref().map(legacy::attributes_to_get))
 }
 
