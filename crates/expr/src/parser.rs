@@ -129,7 +129,7 @@ impl<'a> Resolver<'a> {
     /// Parse a condition (ConditionExpression, FilterExpression, KeyConditionExpression).
     pub fn condition(&mut self, src: &str, kind: ExprKind) -> Result<Cond, ExprError> {
         let mut p = Parser::new(src, kind, self)?;
-        let c = p.or_expr();
+        let c = p.condition_top();
         let c = p.finish(c)?;
         p.into_result(c, &[])
     }
@@ -194,7 +194,19 @@ impl<'a> Resolver<'a> {
 enum Term {
     Path(Path),
     Value(AttributeValue),
-    Call { name: String, args: Vec<Term> },
+    Call {
+        name: String,
+        args: Vec<Term>,
+        /// Token index of the function name.
+        at: usize,
+    },
+}
+
+/// What a condition-level parse produced: a condition, or an operand that only a
+/// comparison around it can give a meaning (`(a) = :v`).
+enum Piece {
+    Cond(Cond),
+    Term(Term),
 }
 
 /// Internal failure: a syntax error at a token (or a fatal parse-time message).
@@ -213,7 +225,8 @@ enum Ctx {
 #[derive(Default)]
 struct Errors {
     fatal: Option<String>,
-    walk1: Option<String>,
+    /// Walk-1 errors with the token where their node starts (reported in pre-order).
+    walk1: Vec<(usize, String)>,
     section: Option<String>,
     walk2: Option<String>,
     targets: Vec<Option<String>>,
@@ -360,7 +373,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         let prefix = self.prefix();
         let e = self.errors;
         let fail = |m: String| Err(ExprError(format!("{prefix}{m}")));
-        if let Some(m) = e.walk1 {
+        if let Some((_, m)) = e.walk1.into_iter().min_by_key(|(at, _)| *at) {
             return fail(m);
         }
         if let Some(m) = e.section {
@@ -417,7 +430,14 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
 
     /// A walk-1 error: function names and placement, reserved words, index range.
     fn walk1(&mut self, msg: String) {
-        first(&mut self.errors.walk1, msg);
+        let at = self.pos;
+        self.walk1_at(at, msg);
+    }
+
+    /// A walk-1 error at the node starting at token `at`; the earliest node wins, as in
+    /// DynamoDB's pre-order walk.
+    fn walk1_at(&mut self, at: usize, msg: String) {
+        self.errors.walk1.push((at, msg));
     }
 
     /// A walk-2 error, filed under the current condition, target path or value.
@@ -516,9 +536,11 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             Kind::Ident if keyword(text).is_none() => {
                 self.pos += 1;
                 if is_reserved(text) && !text.eq_ignore_ascii_case("size") {
-                    self.walk1(format!(
-                        "Attribute name is a reserved keyword; reserved keyword: {text}"
-                    ));
+                    let at = self.pos - 1;
+                    self.walk1_at(
+                        at,
+                        format!("Attribute name is a reserved keyword; reserved keyword: {text}"),
+                    );
                 }
                 Ok(text.to_owned())
             }
@@ -597,6 +619,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     /// A path, a value, or a function call.
     fn term(&mut self) -> PResult<Term> {
         match self.peek() {
+            Kind::LParen => self.paren_term(),
             Kind::Value => Ok(Term::Value(self.value()?)),
             Kind::Ident if self.peek_at(1) == Kind::LParen && keyword(self.text()).is_none() => {
                 self.call()
@@ -605,23 +628,38 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
+    /// `( operand )`.
+    #[inline(never)]
+    fn paren_term(&mut self) -> PResult<Term> {
+        let open = self.pos;
+        self.pos += 1;
+        self.enter()?;
+        let t = self.term();
+        self.depth -= 1;
+        let t = t?;
+        self.expect(Kind::RParen)?;
+        self.close_group(open)?;
+        Ok(t)
+    }
+
     /// `name(args)`.
     #[inline(never)]
     fn call(&mut self) -> PResult<Term> {
         {
             {
                 let name = self.text().to_owned();
+                let at = self.pos;
                 self.pos += 2;
                 self.operator();
                 if !is_function(&name) {
-                    self.walk1(format!("Invalid function name; function: {name}"));
+                    self.walk1_at(at, format!("Invalid function name; function: {name}"));
                 }
                 self.enter()?;
                 let args = self.call_args();
                 self.depth -= 1;
                 let args = args?;
                 self.expect(Kind::RParen)?;
-                Ok(Term::Call { name, args })
+                Ok(Term::Call { name, args, at })
             }
         }
     }
@@ -654,38 +692,99 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
 
     // ------------------------------------------------------------------ conditions
 
-    fn or_expr(&mut self) -> PResult<Cond> {
-        let mut left = self.and_expr()?;
+    /// A whole condition: everything parsed, and what was parsed is a condition.
+    fn condition_top(&mut self) -> PResult<Cond> {
+        let piece = self.or_expr()?;
+        if self.peek() != Kind::Eof {
+            return Err(Syntax(self.pos));
+        }
+        self.to_cond(piece)
+    }
+
+    /// A piece that must be a condition here (an operand alone is not one).
+    fn to_cond(&mut self, piece: Box<Piece>) -> PResult<Cond> {
+        match *piece {
+            Piece::Cond(c) => Ok(c),
+            Piece::Term(Term::Call { name, args, at }) if name != "size" => {
+                Ok(self.function(&name, args, at))
+            }
+            Piece::Term(Term::Call { at, .. }) => {
+                self.walk1_at(
+                    at,
+                    "The function is not allowed to be used this way in an expression; function: size"
+                        .to_owned(),
+                );
+                Ok(Cond::Exists(Path::attr("")))
+            }
+            Piece::Term(_) => Err(Syntax(self.pos)),
+        }
+    }
+
+    // The functions on the recursive path of nested groups (or_expr, and_expr, not_expr,
+    // primary, group) keep their frames small: pieces travel boxed, and the work of each
+    // level happens in separate functions that are not inlined.
+
+    fn or_expr(&mut self) -> PResult<Box<Piece>> {
+        let left = self.and_expr()?;
+        if self.is_keyword("OR") {
+            self.or_rest(left)
+        } else {
+            Ok(left)
+        }
+    }
+
+    #[inline(never)]
+    fn or_rest(&mut self, mut left: Box<Piece>) -> PResult<Box<Piece>> {
         while self.is_keyword("OR") {
+            let l = self.to_cond(left)?;
             self.pos += 1;
             self.operator();
             let right = self.and_expr()?;
-            left = Cond::Or(Box::new(left), Box::new(right));
+            let r = self.to_cond(right)?;
+            left = Box::new(Piece::Cond(Cond::Or(Box::new(l), Box::new(r))));
         }
         Ok(left)
     }
 
-    fn and_expr(&mut self) -> PResult<Cond> {
-        let mut left = self.not_expr()?;
+    fn and_expr(&mut self) -> PResult<Box<Piece>> {
+        let left = self.not_expr()?;
+        if self.is_keyword("AND") {
+            self.and_rest(left)
+        } else {
+            Ok(left)
+        }
+    }
+
+    #[inline(never)]
+    fn and_rest(&mut self, mut left: Box<Piece>) -> PResult<Box<Piece>> {
         while self.is_keyword("AND") {
+            let l = self.to_cond(left)?;
             self.pos += 1;
             self.operator();
             let right = self.not_expr()?;
-            left = Cond::And(Box::new(left), Box::new(right));
+            let r = self.to_cond(right)?;
+            left = Box::new(Piece::Cond(Cond::And(Box::new(l), Box::new(r))));
         }
         Ok(left)
     }
 
-    fn not_expr(&mut self) -> PResult<Cond> {
+    fn not_expr(&mut self) -> PResult<Box<Piece>> {
         if self.is_keyword("NOT") {
-            self.pos += 1;
-            self.operator();
-            self.enter()?;
-            let c = self.not_expr();
-            self.depth -= 1;
-            return Ok(Cond::Not(Box::new(c?)));
+            self.not_rest()
+        } else {
+            self.primary()
         }
-        self.primary()
+    }
+
+    #[inline(never)]
+    fn not_rest(&mut self) -> PResult<Box<Piece>> {
+        self.pos += 1;
+        self.operator();
+        self.enter()?;
+        let c = self.not_expr();
+        self.depth -= 1;
+        let c = self.to_cond(c?)?;
+        Ok(Box::new(Piece::Cond(Cond::Not(Box::new(c)))))
     }
 
     fn comparator(&self) -> Option<CmpOp> {
@@ -700,18 +799,21 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
-    fn primary(&mut self) -> PResult<Cond> {
+    fn primary(&mut self) -> PResult<Box<Piece>> {
         if self.peek() == Kind::LParen {
-            self.group()
+            let p = self.group()?;
+            if matches!(*p, Piece::Term(_)) {
+                self.after_group(p)
+            } else {
+                Ok(p)
+            }
         } else {
             self.simple()
         }
     }
 
-    /// `( condition )`: kept apart from [`Self::simple`] so that the frames of deeply
-    /// nested groups stay small.
-    #[inline(never)]
-    fn group(&mut self) -> PResult<Cond> {
+    /// `( ... )` around a condition or an operand.
+    fn group(&mut self) -> PResult<Box<Piece>> {
         let open = self.pos;
         self.pos += 1;
         self.enter()?;
@@ -723,28 +825,35 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         Ok(c)
     }
 
+    /// A parenthesised operand, then what follows it.
+    #[inline(never)]
+    fn after_group(&mut self, p: Box<Piece>) -> PResult<Box<Piece>> {
+        match *p {
+            Piece::Term(t) => self.after_first(t).map(Box::new),
+            cond => Ok(Box::new(cond)),
+        }
+    }
+
     /// A comparison, BETWEEN, IN or function call.
     #[inline(never)]
-    fn simple(&mut self) -> PResult<Cond> {
+    fn simple(&mut self) -> PResult<Box<Piece>> {
         let first = self.term()?;
+        self.after_first(first).map(Box::new)
+    }
+
+    /// What follows a first operand: a comparison, BETWEEN or IN; else the operand (or
+    /// function call) stands alone and the caller decides what it is.
+    #[inline(never)]
+    fn after_first(&mut self, first: Term) -> PResult<Piece> {
         let op = self.comparator();
         let compared = op.is_some() || self.is_keyword("BETWEEN") || self.is_keyword("IN");
         if !compared {
-            return match first {
-                Term::Call { name, args } if name != "size" => Ok(self.function(&name, args)),
-                Term::Call { .. }
-                    if matches!(self.peek(), Kind::Eof | Kind::RParen)
-                        || self.is_keyword("AND")
-                        || self.is_keyword("OR") =>
-                {
-                    self.walk1(
-                        "The function is not allowed to be used this way in an expression; function: size"
-                            .to_owned(),
-                    );
-                    Ok(Cond::Exists(Path::attr("")))
+            return Ok(match first {
+                Term::Call { name, args, at } if name != "size" => {
+                    Piece::Cond(self.function(&name, args, at))
                 }
-                _ => Err(Syntax(self.pos)),
-            };
+                other => Piece::Term(other),
+            });
         }
         if let Some(op) = op {
             self.pos += 1;
@@ -757,7 +866,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 self.check_ordered(&b, op.as_str());
             }
             self.check_distinct(&a, &[&b], op.as_str());
-            return Ok(Cond::Cmp(op, a, b));
+            return Ok(Piece::Cond(Cond::Cmp(op, a, b)));
         }
         if self.is_keyword("BETWEEN") {
             self.pos += 1;
@@ -787,7 +896,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                     ));
                 }
             }
-            return Ok(Cond::Between(x, lo, hi));
+            return Ok(Piece::Cond(Cond::Between(x, lo, hi)));
         }
         // IN
         self.pos += 1;
@@ -809,7 +918,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
         let rest: Vec<&Operand> = list.iter().collect();
         self.check_distinct(&x, &rest, "IN");
-        Ok(Cond::In(x, list))
+        Ok(Piece::Cond(Cond::In(x, list)))
     }
 
     /// DynamoDB refuses comparing a document path with itself.
@@ -835,15 +944,19 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
-    fn misuse(&mut self, name: &str) {
+    fn misuse(&mut self, name: &str, at: usize) {
         if is_update_function(name) {
-            self.walk1(format!(
-                "The function is not allowed in a condition expression; function: {name}"
-            ));
+            self.walk1_at(
+                at,
+                format!("The function is not allowed in a condition expression; function: {name}"),
+            );
         } else if is_function(name) {
-            self.walk1(format!(
+            self.walk1_at(
+                at,
+                format!(
                 "The function is not allowed to be used this way in an expression; function: {name}"
-            ));
+            ),
+            );
         }
         // Unknown names were reported when they were read.
     }
@@ -854,7 +967,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         match t {
             Term::Path(p) => Operand::Path(p),
             Term::Value(v) => Operand::Value(v),
-            Term::Call { name, args } if name == "size" => {
+            Term::Call { name, args, .. } if name == "size" => {
                 let n = args.len();
                 let mut args = args.into_iter();
                 let (Some(arg), None) = (args.next(), args.next()) else {
@@ -882,8 +995,8 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                     }
                 }
             }
-            Term::Call { name, args } => {
-                self.misuse(&name);
+            Term::Call { name, args, at } => {
+                self.misuse(&name, at);
                 for a in args {
                     let _ = self.operand(a);
                 }
@@ -919,7 +1032,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     }
 
     /// A function in condition position.
-    fn function(&mut self, name: &str, args: Vec<Term>) -> Cond {
+    fn function(&mut self, name: &str, args: Vec<Term>, at: usize) -> Cond {
         let never = Cond::Exists(Path::attr(""));
         if !is_function(name) {
             // Reported when read; still look inside for more errors.
@@ -929,7 +1042,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
             return never;
         }
         if is_update_function(name) {
-            self.misuse(name);
+            self.misuse(name, at);
             return never;
         }
         let n = args.len();
@@ -1039,23 +1152,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 let action = match clause {
                     "SET" => {
                         self.expect(Kind::Eq)?;
-                        let a = self.set_operand(false)?;
-                        let v = match self.peek() {
-                            Kind::Plus | Kind::Minus => {
-                                let plus = self.peek() == Kind::Plus;
-                                self.pos += 1;
-                                let b = self.set_operand(false)?;
-                                let op = if plus { "+" } else { "-" };
-                                self.check_number(op, &a);
-                                self.check_number(op, &b);
-                                if plus {
-                                    SetValue::Plus(a, b)
-                                } else {
-                                    SetValue::Minus(a, b)
-                                }
-                            }
-                            _ => SetValue::Operand(a),
-                        };
+                        let v = self.set_value()?;
                         Action::Set(path, v)
                     }
                     "REMOVE" => Action::Remove(path),
@@ -1118,20 +1215,47 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         }
     }
 
-    fn set_operand(&mut self, in_list_append: bool) -> PResult<SetOperand> {
+    /// A SET value: an operand, or `operand + operand` / `operand - operand`; either may
+    /// be wrapped in parentheses, as may the whole value.
+    fn set_value(&mut self) -> PResult<SetValue> {
+        let a = self.set_atom()?;
+        let plus = match self.peek() {
+            Kind::Plus => true,
+            Kind::Minus => false,
+            _ => return Ok(a),
+        };
+        let SetValue::Operand(a) = a else {
+            return Err(Syntax(self.pos));
+        };
+        self.pos += 1;
+        let SetValue::Operand(b) = self.set_atom()? else {
+            return Err(Syntax(self.pos));
+        };
+        let op = if plus { "+" } else { "-" };
+        self.check_number(op, &a);
+        self.check_number(op, &b);
+        Ok(if plus {
+            SetValue::Plus(a, b)
+        } else {
+            SetValue::Minus(a, b)
+        })
+    }
+
+    #[inline(never)]
+    fn set_atom(&mut self) -> PResult<SetValue> {
         if self.peek() == Kind::LParen {
             let open = self.pos;
             self.pos += 1;
             self.enter()?;
-            let o = self.set_operand(in_list_append);
+            let v = self.set_value();
             self.depth -= 1;
-            let o = o?;
+            let v = v?;
             self.expect(Kind::RParen)?;
             self.close_group(open)?;
-            return Ok(o);
+            return Ok(v);
         }
         let t = self.term()?;
-        Ok(self.set_operand_of(t, in_list_append))
+        Ok(SetValue::Operand(self.set_operand_of(t, false)))
     }
 
     fn set_operand_of(&mut self, t: Term, in_list_append: bool) -> SetOperand {
@@ -1139,18 +1263,22 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         match t {
             Term::Path(p) => SetOperand::Path(p),
             Term::Value(v) => SetOperand::Value(v),
-            Term::Call { name, args } => {
+            Term::Call { name, args, at } => {
                 if !is_function(&name) {
                     return none;
                 }
                 if !is_update_function(&name) {
-                    self.walk1(format!(
-                        "The function is not allowed in an update expression; function: {name}"
-                    ));
+                    self.walk1_at(
+                        at,
+                        format!(
+                            "The function is not allowed in an update expression; function: {name}"
+                        ),
+                    );
                     return none;
                 }
                 if name == "list_append" && in_list_append {
-                    self.walk1(
+                    self.walk1_at(
+                        at,
                         "The function is not allowed to be used this way in an expression; function: list_append"
                             .into(),
                     );

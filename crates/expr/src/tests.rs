@@ -190,3 +190,49 @@ fn projections() {
     assert_eq!(out["l"], V::L(vec![n("1"), n("3")]));
     assert_eq!(out.len(), 2);
 }
+
+#[test]
+#[ignore = "manual: STACK_CASE=i STACK_KB=n cargo test -p ferrodyn-expr --lib stack_probe -- --ignored"]
+fn stack_probe() {
+    let cases = [
+        format!("{}a = :v{}", "(".repeat(400), ")".repeat(400)),
+        format!("{}a = :v{}", "(a=:v AND ".repeat(300), ")".repeat(300)),
+        "a(".repeat(2048),
+        format!("{}a = :v", "NOT ".repeat(1000)),
+        format!("{}a{} = :v", "size(".repeat(600), ")".repeat(600)),
+        format!("{}a = :v{}", "NOT (".repeat(300), ")".repeat(300)),
+    ];
+    let i: usize = std::env::var("STACK_CASE").unwrap().parse().unwrap();
+    let kb: usize = std::env::var("STACK_KB").unwrap().parse().unwrap();
+    let src = cases[i].clone();
+    std::thread::Builder::new()
+        .stack_size(kb << 10)
+        .spawn(move || {
+            let mut r = Resolver::new(None, None);
+            let _ = r.condition(&src, ExprKind::Condition);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn parenthesised_operands() {
+    let v = values(&[(":five", n("5")), (":six", n("6"))]);
+    assert_eq!(cond("(n) = :five", &v), Ok(true));
+    assert_eq!(cond("n = (:five)", &v), Ok(true));
+    assert_eq!(cond("(size(l)) < (:five)", &v), Ok(true));
+    assert_eq!(cond("(n) BETWEEN (:five) AND (:six)", &v), Ok(true));
+    assert_eq!(cond("n IN ((:six), :five)", &v), Ok(true));
+    assert_eq!(
+        cond("n = ((:five))", &v).unwrap_err(),
+        "Invalid ConditionExpression: The expression has redundant parentheses;"
+    );
+    let it = upd(
+        "SET a = (:one + :one), b = ((n)-(:one))",
+        &values(&[(":one", n("1"))]),
+    )
+    .unwrap();
+    assert_eq!(it["a"], n("2"));
+    assert_eq!(it["b"], n("4"));
+}
