@@ -698,12 +698,19 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         if self.peek() != Kind::Eof {
             return Err(Syntax(self.pos));
         }
-        self.to_cond(piece)
+        self.cond_of(*piece)
+    }
+
+    /// [`Self::cond_of`], boxed, out of line (keeps recursive frames small).
+    #[inline(never)]
+    #[allow(clippy::boxed_local)] // pieces stay boxed so that recursive frames stay small
+    fn boxed_cond(&mut self, piece: Box<Piece>) -> PResult<Box<Cond>> {
+        self.cond_of(*piece).map(Box::new)
     }
 
     /// A piece that must be a condition here (an operand alone is not one).
-    fn to_cond(&mut self, piece: Box<Piece>) -> PResult<Cond> {
-        match *piece {
+    fn cond_of(&mut self, piece: Piece) -> PResult<Cond> {
+        match piece {
             Piece::Cond(c) => Ok(c),
             Piece::Term(Term::Call { name, args, at }) if name != "size" => {
                 Ok(self.function(&name, args, at))
@@ -736,12 +743,12 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     #[inline(never)]
     fn or_rest(&mut self, mut left: Box<Piece>) -> PResult<Box<Piece>> {
         while self.is_keyword("OR") {
-            let l = self.to_cond(left)?;
+            let l = self.boxed_cond(left)?;
             self.pos += 1;
             self.operator();
             let right = self.and_expr()?;
-            let r = self.to_cond(right)?;
-            left = Box::new(Piece::Cond(Cond::Or(Box::new(l), Box::new(r))));
+            let r = self.boxed_cond(right)?;
+            left = Box::new(Piece::Cond(Cond::Or(l, r)));
         }
         Ok(left)
     }
@@ -758,12 +765,12 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
     #[inline(never)]
     fn and_rest(&mut self, mut left: Box<Piece>) -> PResult<Box<Piece>> {
         while self.is_keyword("AND") {
-            let l = self.to_cond(left)?;
+            let l = self.boxed_cond(left)?;
             self.pos += 1;
             self.operator();
             let right = self.not_expr()?;
-            let r = self.to_cond(right)?;
-            left = Box::new(Piece::Cond(Cond::And(Box::new(l), Box::new(r))));
+            let r = self.boxed_cond(right)?;
+            left = Box::new(Piece::Cond(Cond::And(l, r)));
         }
         Ok(left)
     }
@@ -783,8 +790,8 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         self.enter()?;
         let c = self.not_expr();
         self.depth -= 1;
-        let c = self.to_cond(c?)?;
-        Ok(Box::new(Piece::Cond(Cond::Not(Box::new(c)))))
+        let c = self.boxed_cond(c?)?;
+        Ok(Box::new(Piece::Cond(Cond::Not(c))))
     }
 
     fn comparator(&self) -> Option<CmpOp> {
@@ -803,7 +810,7 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         if self.peek() == Kind::LParen {
             let p = self.group()?;
             if matches!(*p, Piece::Term(_)) {
-                self.after_group(p)
+                self.after_group(*p)
             } else {
                 Ok(p)
             }
@@ -827,8 +834,8 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
 
     /// A parenthesised operand, then what follows it.
     #[inline(never)]
-    fn after_group(&mut self, p: Box<Piece>) -> PResult<Box<Piece>> {
-        match *p {
+    fn after_group(&mut self, p: Piece) -> PResult<Box<Piece>> {
+        match p {
             Piece::Term(t) => self.after_first(t).map(Box::new),
             cond => Ok(Box::new(cond)),
         }
