@@ -522,3 +522,44 @@ def test_update_item_missing_table(client, unique_name):
         client.update_item(TableName=unique_name("missing"), Key=K("a"),
                            AttributeUpdates={"v": {"Action": "PUT", "Value": {"N": "1"}}})
     assert error_of(e) == ("ResourceNotFoundException", "Requested resource not found")
+
+
+def test_empty_binary_key_names_binary(client, make_table):
+    name = make_table(range_key=("sk", "B"))
+    with pytest.raises(ClientError) as e:
+        client.put_item(TableName=name, Item={"pk": {"S": "a"}, "sk": {"B": b""}})
+    assert error_of(e) == (
+        "ValidationException",
+        "One or more parameter values are not valid. The AttributeValue for a key attribute "
+        "cannot contain an empty binary value. Key: sk")
+
+
+def test_number_set_duplicates_wording(client, table):
+    with pytest.raises(ClientError) as e:
+        client.put_item(TableName=table, Item={"pk": {"S": "d"}, "ns": {"NS": ["1", "1.0"]}})
+    assert error_of(e) == ("ValidationException", "Input collection contains duplicates")
+
+
+def test_legacy_add_appends_to_a_list(client, table):
+    key = {"pk": {"S": "legacy-list"}}
+    for part in (["a", "1"], ["b", "2"]):
+        client.update_item(TableName=table, Key=key, AttributeUpdates={
+            "f": {"Action": "ADD", "Value": {"L": [{"S": part[0]}, {"N": part[1]}]}}})
+    item = client.get_item(TableName=table, Key=key)["Item"]
+    assert item["f"] == {"L": [{"S": "a"}, {"N": "1"}, {"S": "b"}, {"N": "2"}]}
+
+
+def test_delete_through_an_invalid_path_is_refused(client, table):
+    key = {"pk": {"S": "del-path"}}
+    client.put_item(TableName=table, Item={**key, "b": {"S": "x"}, "c": {"M": {"1": {"S": "a"}}},
+                                           "d": {"L": [{"S": "a"}, {"S": "b"}]}})
+    for expr in ("DELETE b.a :a", "DELETE y.a :a", "DELETE y[1] :a", "DELETE c[1] :a",
+                 "DELETE d.x :a"):
+        with pytest.raises(ClientError) as e:
+            client.update_item(TableName=table, Key=key, UpdateExpression=expr,
+                               ExpressionAttributeValues={":a": {"SS": ["a"]}})
+        assert error_of(e) == ("ValidationException", "The document path provided in the "
+                               "update expression is invalid for update"), expr
+    # A missing element in an existing map is fine.
+    client.update_item(TableName=table, Key=key, UpdateExpression="DELETE c.zz :a",
+                       ExpressionAttributeValues={":a": {"SS": ["a"]}})

@@ -1091,19 +1091,20 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                     self.semantic(arity(name, n));
                     return never;
                 };
+                let pa = Operand::Path(p.clone());
+                self.check_distinct(&pa, &[&t], name);
                 match &t {
                     Operand::Value(AttributeValue::S(s)) if TYPE_NAMES.contains(&s.as_str()) => {}
                     Operand::Value(AttributeValue::S(s)) => self.semantic(format!(
                         "Invalid attribute type name found; type: {s}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
                     )),
                     Operand::Value(other) => self.semantic(operand_type(name, type_of(other))),
-                    _ => self.semantic(operand_type(
+                    Operand::Size(_) => self.semantic(operand_type(name, "N")),
+                    Operand::Path(_) => self.semantic(operand_type(
                         name,
                         "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}",
                     )),
                 }
-                let pa = Operand::Path(p.clone());
-                self.check_distinct(&pa, &[&t], name);
                 Cond::Type(p, t)
             }
             _ => {

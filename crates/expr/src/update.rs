@@ -94,6 +94,21 @@ fn parent_mut<'a>(item: &'a mut Item, path: &Path) -> Option<&'a mut AttributeVa
     Some(cur)
 }
 
+/// Whether the container of the last step of `path` exists and has the right kind (a map
+/// for a name, a list for an index). A top-level attribute always fits.
+fn parent_fits(item: &Item, path: &Path) -> bool {
+    let Some((last, parent)) = path.0.split_last() else {
+        return false;
+    };
+    if parent.is_empty() {
+        return true;
+    }
+    matches!(
+        (get(item, &Path(parent.to_vec())), last),
+        (Some(AttributeValue::M(_)), Step::Attr(_)) | (Some(AttributeValue::L(_)), Step::Index(_))
+    )
+}
+
 /// Write `v` at `path`; the parent must exist. A list index past the end appends.
 pub fn set_path(item: &mut Item, path: &Path, v: AttributeValue) -> Result<(), ExprError> {
     if let [Step::Attr(a)] = path.0.as_slice() {
@@ -198,6 +213,9 @@ pub fn apply(update: &Update, item: &mut Item) -> Result<(), ExprError> {
                 set_path(item, p, next)?;
             }
             Action::Delete(p, v) => {
+                if !parent_fits(&old, p) {
+                    return Err(invalid_path());
+                }
                 if let Some(cur) = get(&old, p) {
                     match delete_value(cur, v)? {
                         Some(next) => set_path(item, p, next)?,

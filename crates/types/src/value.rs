@@ -185,6 +185,10 @@ fn check_set<E: de::Error, T: std::hash::Hash + Eq + fmt::Debug>(
     let mut seen = HashSet::with_capacity(items.len());
     for x in items {
         if !seen.insert(x) {
+            if kind == "number" {
+                // DynamoDB words number sets differently (equal values, not equal text).
+                return Err(validation("Input collection contains duplicates"));
+            }
             let shown: Vec<String> = items.iter().map(&show).collect();
             let of_type = if kind == "binary" { "of type BS " } else { " " };
             return Err(validation(format_args!(

@@ -62,14 +62,21 @@ fn common_violations(
 }
 
 /// The key message for PutItem's full item.
-fn item_key_error(e: KeyError) -> ApiError {
+fn item_key_error(e: KeyError, item: &Item) -> ApiError {
     match e {
         KeyError::Missing(n) => invalid(format!("Missing the key {n} in the item")),
         KeyError::WrongType(n, want, got) => invalid(format!(
             "Type mismatch for key {n} expected: {} actual: {got}",
             want.as_str()
         )),
-        KeyError::Empty(n) => empty_key(&n, "string"),
+        KeyError::Empty(n) => {
+            let what = if matches!(item.get(&n), Some(AttributeValue::B(_))) {
+                "binary"
+            } else {
+                "string"
+            };
+            empty_key(&n, what)
+        }
     }
 }
 
@@ -311,7 +318,10 @@ impl Engine {
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         check_condition_keys(&meta, &cond)?;
         let item = input.item.unwrap_or_default();
-        let key = meta.schema.encode_item_key(&item).map_err(item_key_error)?;
+        let key = meta
+            .schema
+            .encode_item_key(&item)
+            .map_err(|e| item_key_error(e, &item))?;
         check_key_sizes(&meta.schema, &item)?;
         let size = item_size(&item);
         if size > MAX_ITEM_SIZE {
@@ -657,6 +667,7 @@ fn check_legacy_update(
                     | AttributeValue::Ss(_)
                     | AttributeValue::Ns(_)
                     | AttributeValue::Bs(_)
+                    | AttributeValue::L(_)
             ) =>
         {
             Err(invalid(format!(
@@ -738,6 +749,12 @@ fn apply_legacy_update(
                     let mut r = a.clone();
                     r.extend(b.iter().filter(|x| !a.contains(x)).cloned());
                     AttributeValue::Bs(r)
+                }
+                // Legacy ADD appends to a list.
+                (Some(AttributeValue::L(a)), AttributeValue::L(b)) => {
+                    let mut r = a.clone();
+                    r.extend(b.iter().cloned());
+                    AttributeValue::L(r)
                 }
                 _ => return Err(mismatch()),
             };
