@@ -83,59 +83,49 @@ fn key_name(o: &Operand) -> Result<Option<&str>, ExprError> {
     }
 }
 
-/// One conjunct as (attribute name, condition on it).
+fn is_attr(o: &Operand) -> bool {
+    matches!(o, Operand::Path(_) | Operand::Size(_))
+}
+
+fn value(o: &Operand) -> AttributeValue {
+    match o {
+        Operand::Value(v) => v.clone(),
+        _ => AttributeValue::Null,
+    }
+}
+
+/// One conjunct as (attribute name, condition on it). How many operands name attributes
+/// is checked before what those names look like, as DynamoDB does.
 fn conjunct(c: &Cond) -> Result<(&str, RangeCond), ExprError> {
-    let value = |o: &Operand| match o {
-        Operand::Value(v) => Some(v.clone()),
-        _ => None,
-    };
+    let multiple = || invalid_condition("Multiple attribute names used in one condition");
+    let none = || invalid_condition("No key attribute specified");
+    let name = |o| key_name(o).map(Option::unwrap_or_default);
     match c {
         Cond::Cmp(CmpOp::Ne, ..) => Err(err("Invalid operator used in KeyConditionExpression: <>")),
-        Cond::Cmp(op, a, b) => match (key_name(a)?, key_name(b)?) {
-            (Some(_), Some(_)) => Err(invalid_condition(
-                "Multiple attribute names used in one condition",
-            )),
-            (None, None) => Err(invalid_condition("No key attribute specified")),
-            (Some(n), None) => Ok((
-                n,
-                RangeCond::Cmp(*op, value(b).unwrap_or(AttributeValue::Null)),
-            )),
-            (None, Some(n)) => Ok((
-                n,
-                RangeCond::Cmp(flip(*op), value(a).unwrap_or(AttributeValue::Null)),
-            )),
+        Cond::Cmp(op, a, b) => match (is_attr(a), is_attr(b)) {
+            (true, true) => Err(multiple()),
+            (false, false) => Err(none()),
+            (true, false) => Ok((name(a)?, RangeCond::Cmp(*op, value(b)))),
+            (false, true) => Ok((name(b)?, RangeCond::Cmp(flip(*op), value(a)))),
         },
         Cond::Between(x, lo, hi) => {
-            let names = [key_name(x)?, key_name(lo)?, key_name(hi)?];
-            match names {
-                [Some(n), None, None] => Ok((
-                    n,
-                    RangeCond::Between(
-                        value(lo).unwrap_or(AttributeValue::Null),
-                        value(hi).unwrap_or(AttributeValue::Null),
-                    ),
-                )),
-                [None, None, None] => Err(invalid_condition("No key attribute specified")),
-                _ if names.iter().flatten().count() > 1 => Err(invalid_condition(
-                    "Multiple attribute names used in one condition",
-                )),
-                _ => Err(invalid_condition(
+            let others = usize::from(is_attr(lo)) + usize::from(is_attr(hi));
+            match (is_attr(x), others) {
+                (false, 0) => Err(none()),
+                (false, _) => Err(invalid_condition(
                     "BETWEEN operator must have the key attribute as its first operand",
                 )),
+                (true, 0) => Ok((name(x)?, RangeCond::Between(value(lo), value(hi)))),
+                (true, _) => Err(multiple()),
             }
         }
-        Cond::BeginsWith(x, p) => match (key_name(x)?, key_name(p)?) {
-            (Some(n), None) => Ok((
-                n,
-                RangeCond::BeginsWith(value(p).unwrap_or(AttributeValue::Null)),
-            )),
-            (Some(_), Some(_)) => Err(invalid_condition(
-                "Multiple attribute names used in one condition",
-            )),
-            (None, None) => Err(invalid_condition("No key attribute specified")),
-            (None, Some(_)) => Err(invalid_condition(
+        Cond::BeginsWith(x, p) => match (is_attr(x), is_attr(p)) {
+            (true, true) => Err(multiple()),
+            (false, false) => Err(none()),
+            (false, true) => Err(invalid_condition(
                 "begins_with operator must have the key attribute as its first operand",
             )),
+            (true, false) => Ok((name(x)?, RangeCond::BeginsWith(value(p)))),
         },
         _ => Err(err("Query key condition not supported")),
     }
@@ -186,6 +176,9 @@ pub fn key_condition_for(
         )),
         (None, true) => err("Query key condition not supported"),
     };
+    if schema.range.is_none() && parts.len() > 1 {
+        return Err(err("Query key condition not supported"));
+    }
     let mut hash: Option<AttributeValue> = None;
     let mut range: Option<RangeCond> = None;
     for (name, rc) in parts {
@@ -195,7 +188,11 @@ pub fn key_condition_for(
                     check_type(&v, schema.hash.ty)?;
                     hash = Some(v);
                 }
-                _ => return Err(err("Query key condition not supported")),
+                RangeCond::Cmp(_, v) | RangeCond::BeginsWith(v) => {
+                    check_type(&v, schema.hash.ty)?;
+                    return Err(err("Query key condition not supported"));
+                }
+                RangeCond::Between(..) => return Err(err("Query key condition not supported")),
             }
         } else if let Some(r) = schema.range.as_ref().filter(|r| r.name == name) {
             match &rc {

@@ -259,11 +259,37 @@ pub fn filter(
     combine(conds, conditional_operator)
 }
 
-/// `KeyConditions` reduced against a key schema.
+/// The checks of `KeyConditions` that need no table: each entry's operator arguments, and
+/// one or two conditions in all.
+pub fn key_conditions_static(entries: &[(&str, Legacy<'_>)]) -> Result<(), ExprError> {
+    for (name, e) in entries {
+        comparison(name, e.op.unwrap_or("EQ"), e.list.unwrap_or_default())?;
+    }
+    if entries.is_empty() || entries.len() > 2 {
+        return Err(ExprError("Conditions can be of length 1 or 2 only".into()));
+    }
+    Ok(())
+}
+
+/// `KeyConditions` reduced against a key schema (after [`key_conditions_static`]): the key
+/// attributes must be covered, then the operators must be ones a key range can serve.
 pub fn key_conditions(
     entries: &[(&str, Legacy<'_>)],
     schema: &KeySchema,
 ) -> Result<KeyCondition, ExprError> {
+    key_conditions_static(entries)?;
+    let missed =
+        |name: &str| ExprError(format!("Query condition missed key schema element: {name}"));
+    if !entries.iter().any(|(n, _)| *n == schema.hash.name) {
+        return Err(missed(&schema.hash.name));
+    }
+    if entries.len() == 2 {
+        match &schema.range {
+            Some(r) if entries.iter().any(|(n, _)| *n == r.name) => {}
+            Some(r) => return Err(missed(&r.name)),
+            None => return Err(ExprError("Query key condition not supported".into())),
+        }
+    }
     let mut conds = Vec::new();
     for (name, e) in entries {
         let op = e.op.unwrap_or("EQ");

@@ -315,20 +315,20 @@ impl Engine {
             &input.conditional_operator,
         )?;
         r.finish().map_err(expr_error)?;
-        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
-        check_condition_keys(&meta, &cond)?;
         let item = input.item.unwrap_or_default();
-        let key = meta
-            .schema
-            .encode_item_key(&item)
-            .map_err(|e| item_key_error(e, &item))?;
-        check_key_sizes(&meta.schema, &item)?;
         let size = item_size(&item);
         if size > MAX_ITEM_SIZE {
             return Err(ApiError::validation(
                 "Item size has exceeded the maximum allowed size",
             ));
         }
+        let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
+        check_condition_keys(&meta, &cond)?;
+        let key = meta
+            .schema
+            .encode_item_key(&item)
+            .map_err(|e| item_key_error(e, &item))?;
+        check_key_sizes(&meta.schema, &item)?;
         let metrics = item_collection_metrics(&meta, &input.return_item_collection_metrics, &item);
         let shared = Arc::new(item);
         let new = shared.clone();
@@ -543,6 +543,9 @@ impl Engine {
             &["UpdateExpression", "ConditionExpression"],
         )?;
         let mut r = ph.resolver(input.expression_attribute_names.as_ref());
+        for (_, u) in &updates {
+            check_legacy_update(u)?;
+        }
         let update = match &input.update_expression {
             Some(src) => Some(r.update(src).map_err(expr_error)?),
             None => None,
@@ -561,8 +564,12 @@ impl Engine {
             .iter()
             .map(|(n, u)| ((*n).clone(), (*u).clone()))
             .collect();
-        for (name, u) in &legacy_updates {
-            check_legacy_update(&meta, name, u)?;
+        for (name, _) in &legacy_updates {
+            if meta.schema.is_key(name) {
+                return Err(invalid(format!(
+                    "Cannot update attribute {name}. This attribute is part of the key"
+                )));
+            }
         }
         if let Some(u) = &update {
             for a in &u.actions {
@@ -644,17 +651,8 @@ impl Engine {
     }
 }
 
-/// The static checks of one legacy `AttributeUpdates` entry.
-fn check_legacy_update(
-    meta: &TableMeta,
-    name: &str,
-    u: &AttributeValueUpdate,
-) -> Result<(), ApiError> {
-    if meta.schema.is_key(name) {
-        return Err(invalid(format!(
-            "Cannot update attribute {name}. This attribute is part of the key"
-        )));
-    }
+/// The checks of one legacy `AttributeUpdates` entry that need no table.
+fn check_legacy_update(u: &AttributeValueUpdate) -> Result<(), ApiError> {
     let action = u.action.as_deref().unwrap_or("PUT");
     match (action, &u.value) {
         ("PUT", None) | ("ADD", None) => Err(invalid(

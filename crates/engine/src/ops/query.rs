@@ -256,6 +256,9 @@ impl Engine {
     pub async fn query(&self, input: QueryInput) -> Result<QueryOutput, ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
+        if let Some(i) = &input.index_name {
+            v.new_name(i, "indexName", 255);
+        }
         if let Some(l) = input.limit {
             if l < 1 {
                 v.add_unvalued("Limit", "Member must have value greater than or equal to 1");
@@ -316,35 +319,43 @@ impl Engine {
                 "ConditionalOperator cannot be used without Filter or Expected",
             ));
         }
+        // Legacy filter and AttributesToGet first, then the key condition requirement, then
+        // the expressions, as DynamoDB orders them.
+        let legacy_filter = match &input.query_filter {
+            Some(map) => {
+                legacy::filter(&legacy_entries(map), input.conditional_operator.as_deref())
+                    .map_err(expr_error)?
+            }
+            None => None,
+        };
+        let legacy_projection = projection_of(&mut r, &None, &input.attributes_to_get)?;
         if input.key_conditions.is_none() && input.key_condition_expression.is_none() {
             return Err(ApiError::validation(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
             ));
         }
         let key_cond = match &input.key_condition_expression {
-            Some(src) => {
-                let c = r
-                    .condition(src, ExprKind::KeyCondition)
-                    .map_err(expr_error)?;
-                Some(key_condition_parts(&c).map_err(expr_error)?)
-            }
+            Some(src) => Some(
+                r.condition(src, ExprKind::KeyCondition)
+                    .map_err(expr_error)?,
+            ),
             None => None,
         };
         let filter = match &input.filter_expression {
             Some(src) => Some(r.condition(src, ExprKind::Filter).map_err(expr_error)?),
-            None => match &input.query_filter {
-                Some(map) => {
-                    legacy::filter(&legacy_entries(map), input.conditional_operator.as_deref())
-                        .map_err(expr_error)?
-                }
-                None => None,
-            },
+            None => legacy_filter,
         };
-        let projection = projection_of(
-            &mut r,
-            &input.projection_expression,
-            &input.attributes_to_get,
-        )?;
+        let projection = match &input.projection_expression {
+            Some(_) => projection_of(&mut r, &input.projection_expression, &None)?,
+            None => legacy_projection,
+        };
+        let key_cond = match key_cond {
+            Some(c) => Some(key_condition_parts(&c).map_err(expr_error)?),
+            None => None,
+        };
+        if let Some(map) = &input.key_conditions {
+            legacy::key_conditions_static(&legacy_entries(map)).map_err(expr_error)?;
+        }
         r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
         if let Some(index) = &input.index_name {
@@ -426,6 +437,9 @@ impl Engine {
     pub async fn scan(&self, input: ScanInput) -> Result<QueryOutput, ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
+        if let Some(i) = &input.index_name {
+            v.new_name(i, "indexName", 255);
+        }
         v.min(input.limit, "limit", 1);
         v.enumeration(input.select.as_deref(), "select", SELECT);
         v.enumeration(
@@ -517,7 +531,6 @@ impl Engine {
                 input.consistent_read == Some(true),
             ));
         }
-        check_read_paths(&meta, &filter, &projection)?;
         let (mut start, end) = match segments {
             None => (Bound::Unbounded, Bound::Unbounded),
             Some((s, t)) => segment_bounds(s, t),
@@ -541,6 +554,7 @@ impl Engine {
             }
             start = tighten_start(start, Bound::Excluded(k));
         }
+        check_read_paths(&meta, &filter, &projection)?;
         let plan = Plan {
             start,
             end,
