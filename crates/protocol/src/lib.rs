@@ -37,7 +37,7 @@ pub fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError>
 
 /// Coral's wording for a JSON type mismatch ("NUMBER_VALUE cannot be converted to String"),
 /// or no message for malformed JSON, as DynamoDB answers.
-fn coral_message(e: &serde_json::Error) -> String {
+pub fn coral_message(e: &serde_json::Error) -> String {
     if !e.is_data() {
         return String::new();
     }

@@ -147,7 +147,7 @@ pub(crate) fn prepare(
                         "ExpressionAttributeValues contains invalid value: {msg} for key {k}"
                     ))
                 }
-                None => ApiError::Serialization(String::new()),
+                None => ApiError::Serialization(ferrodyn_protocol::coral_message(&e)),
             }
         })?;
         item.insert(k.clone(), value);
