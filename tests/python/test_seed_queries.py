@@ -861,7 +861,6 @@ def test_time_series_recent_readings(resource, make_table):
     assert ts_of(latest) == ["2024-12-31T05:00:00Z"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: BatchWriteItem (not yet implemented)")
 def test_batch_insert_and_batch_delete(resource, client, make_table):
     # seed: batch_insert_items (up to 25 per batch; batch_writer splits) and batch_delete_items
     name = make_table(hash_key=("UserID", "S"), range_key=("Timestamp", "S"), prefix="seedq")

@@ -30,6 +30,8 @@ pub async fn dispatch(
         UpdateItem => json(engine.update_item(decode(body)?).await),
         Query => json(engine.query(decode(body)?).await),
         Scan => json(engine.scan(decode(body)?).await),
+        BatchGetItem => json(engine.batch_get_item(decode(body)?).await),
+        BatchWriteItem => json(engine.batch_write_item(decode(body)?).await),
         TagResource => json(engine.tag_resource(decode(body)?).await),
         UntagResource => json(engine.untag_resource(decode(body)?).await),
         ListTagsOfResource => json(engine.list_tags_of_resource(decode(body)?).await),
@@ -37,8 +39,6 @@ pub async fn dispatch(
         DescribeLimits => json(Ok(engine.describe_limits())),
         // Planned: see docs/compatibility.md for the issue that brings each.
         BatchExecuteStatement
-        | BatchGetItem
-        | BatchWriteItem
         | CreateBackup
         | DeleteBackup
         | DescribeBackup

@@ -24,8 +24,8 @@ use crate::catalog::{Stats, TableMeta};
 use crate::{storage_error, Engine, TxError};
 
 const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
-const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
-const RETURN_METRICS: &[&str] = &["SIZE", "NONE"];
+pub(crate) const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
+pub(crate) const RETURN_METRICS: &[&str] = &["SIZE", "NONE"];
 const RETURN_ON_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
 const ATTRIBUTE_ACTIONS: &[&str] = &["ADD", "PUT", "DELETE"];
 
@@ -34,7 +34,7 @@ pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 const MAX_HASH_KEY: usize = 2048;
 const MAX_RANGE_KEY: usize = 1024;
 
-fn invalid(msg: impl std::fmt::Display) -> ApiError {
+pub(crate) fn invalid(msg: impl std::fmt::Display) -> ApiError {
     ApiError::Validation(format!("One or more parameter values were invalid: {msg}"))
 }
 
@@ -62,7 +62,7 @@ fn common_violations(
 }
 
 /// The key message for PutItem's full item.
-fn item_key_error(e: KeyError, item: &Item) -> ApiError {
+pub(crate) fn item_key_error(e: KeyError, item: &Item) -> ApiError {
     match e {
         KeyError::Missing(n) => invalid(format!("Missing the key {n} in the item")),
         KeyError::WrongType(n, want, got) => invalid(format!(
@@ -86,7 +86,7 @@ fn empty_key(name: &str, what: &str) -> ApiError {
     ))
 }
 
-fn check_key_sizes(schema: &KeySchema, item: &Item) -> Result<(), ApiError> {
+pub(crate) fn check_key_sizes(schema: &KeySchema, item: &Item) -> Result<(), ApiError> {
     let size = |n: &str| item.get(n).map(AttributeValue::size).unwrap_or(0);
     if size(&schema.hash.name) > MAX_HASH_KEY {
         return Err(invalid(format!(
@@ -104,7 +104,7 @@ fn check_key_sizes(schema: &KeySchema, item: &Item) -> Result<(), ApiError> {
 }
 
 /// Check a `Key` parameter: exactly the key attributes, of the right types.
-fn encode_key_param(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn encode_key_param(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, ApiError> {
     let mismatch = || ApiError::validation("The provided key element does not match the schema");
     if key.len() != meta.schema.names().count() {
         return Err(mismatch());
@@ -126,7 +126,7 @@ fn encode_key_param(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, ApiError> {
     }
 }
 
-fn item_collection_metrics(
+pub(crate) fn item_collection_metrics(
     meta: &TableMeta,
     mode: &Option<String>,
     item: &Item,
@@ -142,6 +142,49 @@ fn item_collection_metrics(
         item_collection_key: key,
         size_estimate_range_gb: vec![0.0, 1.0],
     })
+}
+
+/// The item stored under `key`, as the transaction sees it.
+pub(crate) fn read_item(
+    tx: &ferrodyn_storage::Tx<'_>,
+    ks: &str,
+    key: &[u8],
+) -> Result<Option<Item>, TxError> {
+    match tx.get(ks, key)? {
+        Some(bytes) => {
+            Ok(Some(decode_item(&bytes).map_err(|e| {
+                TxError(ApiError::InternalServerError(e.to_string()))
+            })?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The one path every item write takes: store `new` (or delete, if None) in place of `old`
+/// and keep the table statistics in step, in the caller's transaction.
+pub(crate) fn apply_write(
+    tx: &mut ferrodyn_storage::Tx<'_>,
+    ks: &str,
+    table_id: &str,
+    key: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), TxError> {
+    let old_size = old.map(item_size).unwrap_or(0) as i64;
+    match new {
+        Some(item) => {
+            tx.put(ks, key.to_vec(), encode_item(item));
+            let size = item_size(item) as i64;
+            Stats::adjust(tx, table_id, i64::from(old.is_none()), size - old_size)?;
+        }
+        None => {
+            if old.is_some() {
+                tx.delete(ks, key.to_vec());
+                Stats::adjust(tx, table_id, -1, -old_size)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a write transaction saw and did.
@@ -247,28 +290,9 @@ impl Engine {
         let id = meta.desc.table_id.clone();
         self.store
             .transact(move |tx| {
-                let old = match tx.get(&ks, &key)? {
-                    Some(bytes) => Some(
-                        decode_item(&bytes)
-                            .map_err(|e| ApiError::InternalServerError(e.to_string()))?,
-                    ),
-                    None => None,
-                };
+                let old = read_item(tx, &ks, &key)?;
                 let new = compute(old.as_ref())?;
-                let old_size = old.as_ref().map(item_size).unwrap_or(0) as i64;
-                match &new {
-                    Some(item) => {
-                        tx.put(&ks, key.clone(), encode_item(item));
-                        let size = item_size(item) as i64;
-                        Stats::adjust(tx, &id, i64::from(old.is_none()), size - old_size)?;
-                    }
-                    None => {
-                        if old.is_some() {
-                            tx.delete(&ks, key.clone());
-                            Stats::adjust(tx, &id, -1, -old_size)?;
-                        }
-                    }
-                }
+                apply_write(tx, &ks, &id, &key, old.as_ref(), new.as_ref())?;
                 Ok(Written { old, new })
             })
             .await

@@ -1,5 +1,6 @@
 //! Operations, by family.
 
+pub mod batch;
 pub mod exprs;
 pub mod item;
 pub mod meta;
