@@ -1220,7 +1220,6 @@ def test_conditional_delete_resource_attr(resource, make_table):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: TransactWriteItems (not yet implemented)")
 def test_transaction_put_and_conditional_update(client, make_table):
     users_t = make_table(hash_key=("UserID", "S"), prefix="seedq")
     accounts = make_table(hash_key=("AccountID", "S"), prefix="seedq")

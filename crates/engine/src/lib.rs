@@ -61,6 +61,8 @@ pub struct Engine {
     pub(crate) tables: RwLock<HashMap<String, Arc<TableMeta>>>,
     pub(crate) config: EngineConfig,
     pub(crate) clock: Arc<dyn Clock>,
+    /// TransactWriteItems ClientRequestTokens seen in the last 10 minutes.
+    pub(crate) tokens: std::sync::Mutex<HashMap<String, ops::transact::TokenEntry>>,
 }
 
 /// Storage failures become InternalServerError; a missing keyspace means the table went
@@ -115,6 +117,7 @@ impl Engine {
             tables: RwLock::new(tables),
             config,
             clock,
+            tokens: std::sync::Mutex::new(HashMap::new()),
         })
     }
 

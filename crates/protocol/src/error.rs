@@ -22,6 +22,18 @@ pub enum ApiError {
     ResourceInUse(String),
     #[error("{message}")]
     ConditionalCheckFailed { message: String, item: Option<Item> },
+    /// A transaction was cancelled; one reason per action, in action order.
+    #[error("{message}")]
+    TransactionCanceled {
+        message: String,
+        reasons: Vec<CancellationReason>,
+    },
+    #[error("{0}")]
+    TransactionConflict(String),
+    #[error("{0}")]
+    TransactionInProgress(String),
+    #[error("{0}")]
+    IdempotentParameterMismatch(String),
     #[error("{0}")]
     LimitExceeded(String),
     #[error("{0}")]
@@ -52,6 +64,18 @@ impl ApiError {
             ApiError::ConditionalCheckFailed { .. } => {
                 "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
             }
+            ApiError::TransactionCanceled { .. } => {
+                "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"
+            }
+            ApiError::TransactionConflict(_) => {
+                "com.amazonaws.dynamodb.v20120810#TransactionConflictException"
+            }
+            ApiError::TransactionInProgress(_) => {
+                "com.amazonaws.dynamodb.v20120810#TransactionInProgressException"
+            }
+            ApiError::IdempotentParameterMismatch(_) => {
+                "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException"
+            }
             ApiError::LimitExceeded(_) => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
             ApiError::RequestTooLarge(_) => {
                 "com.amazon.coral.service#RequestEntityTooLargeException"
@@ -78,7 +102,10 @@ impl ApiError {
             | ApiError::UnknownOperation
             | ApiError::RequestTooLarge(_)
             | ApiError::AccessDenied(_)
-            | ApiError::MissingAuthenticationToken(_) => "Message",
+            | ApiError::MissingAuthenticationToken(_)
+            | ApiError::TransactionCanceled { .. }
+            | ApiError::IdempotentParameterMismatch(_)
+            | ApiError::TransactionInProgress(_) => "Message",
             _ => "message",
         }
     }
@@ -99,7 +126,45 @@ impl ApiError {
                 map.insert("Item".into(), v);
             }
         }
+        if let ApiError::TransactionCanceled { reasons, .. } = self {
+            if let Ok(v) = serde_json::to_value(reasons) {
+                map.insert("CancellationReasons".into(), v);
+            }
+        }
         serde_json::to_vec(&map).unwrap_or_default()
+    }
+
+    /// A TransactionCanceledException for `reasons`, with DynamoDB's message.
+    pub fn transaction_canceled(reasons: Vec<CancellationReason>) -> Self {
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+        ApiError::TransactionCanceled {
+            message: format!(
+                "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                codes.join(", ")
+            ),
+            reasons,
+        }
+    }
+}
+
+/// Why one action of a transaction was cancelled (`Code` "None" for the others).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CancellationReason {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
+}
+
+impl CancellationReason {
+    pub fn none() -> Self {
+        CancellationReason {
+            code: "None".into(),
+            message: None,
+            item: None,
+        }
     }
 }
 

@@ -32,6 +32,8 @@ pub async fn dispatch(
         Scan => json(engine.scan(decode(body)?).await),
         BatchGetItem => json(engine.batch_get_item(decode(body)?).await),
         BatchWriteItem => json(engine.batch_write_item(decode(body)?).await),
+        TransactWriteItems => json(engine.transact_write_items(decode(body)?).await),
+        TransactGetItems => json(engine.transact_get_items(decode(body)?).await),
         TagResource => json(engine.tag_resource(decode(body)?).await),
         UntagResource => json(engine.untag_resource(decode(body)?).await),
         ListTagsOfResource => json(engine.list_tags_of_resource(decode(body)?).await),
@@ -55,8 +57,6 @@ pub async fn dispatch(
         | ListImports
         | RestoreTableFromBackup
         | RestoreTableToPointInTime
-        | TransactGetItems
-        | TransactWriteItems
         | UpdateContinuousBackups
         | UpdateTimeToLive
         | DescribeStream

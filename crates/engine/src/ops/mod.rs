@@ -7,3 +7,4 @@ pub mod meta;
 pub mod query;
 pub mod table;
 pub mod tags;
+pub mod transact;

@@ -1,0 +1,578 @@
+//! TransactWriteItems and TransactGetItems.
+//!
+//! A write transaction is one storage transaction: every condition is evaluated against
+//! the items as they are, and either every write is applied (through the single write
+//! path, `item::apply_write`) or none is. The commit queue runs transactions one at a
+//! time, so they are serializable and never conflict with each other; a TransactGetItems
+//! reads one snapshot, which never holds half of a transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use ferrodyn_expr::eval::project;
+use ferrodyn_expr::update::apply;
+use ferrodyn_expr::{Cond, ExprKind, Path, Update};
+use ferrodyn_protocol::model::*;
+use ferrodyn_protocol::{ApiError, CancellationReason, Violations};
+use ferrodyn_types::codec::decode_item;
+use ferrodyn_types::{item_size, Item, KeyError};
+
+use super::exprs::{check_key_paths, condition_paths, expr_error, prepare, update_value_paths};
+use super::item::{
+    apply_write, check_key_sizes, invalid, item_collection_metrics, read_item, MAX_ITEM_SIZE,
+    RETURN_CAPACITY, RETURN_METRICS,
+};
+use crate::capacity::consumed;
+use crate::catalog::TableMeta;
+use crate::{storage_error, Engine, TxError};
+
+/// Most actions in one transaction.
+pub const MAX_ACTIONS: usize = 100;
+/// Most bytes of items one TransactWriteItems may write.
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+/// How long a ClientRequestToken is remembered, in seconds.
+pub const TOKEN_SECONDS: f64 = 600.0;
+
+/// A remembered ClientRequestToken.
+#[derive(Debug, Clone)]
+pub struct TokenEntry {
+    request: String,
+    at: f64,
+    output: Option<TransactWriteItemsOutput>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Check,
+    Put,
+    Delete,
+    Update,
+}
+
+/// One checked action, ready to run.
+struct Planned {
+    kind: Kind,
+    meta: Arc<TableMeta>,
+    key: Vec<u8>,
+    key_item: Item,
+    item: Option<Item>,
+    cond: Option<Cond>,
+    update: Option<Update>,
+    return_old: bool,
+}
+
+fn validation_error(msg: impl Into<String>) -> CancellationReason {
+    CancellationReason {
+        code: "ValidationError".into(),
+        message: Some(msg.into()),
+        item: None,
+    }
+}
+
+/// A key parameter checked against the schema; the error is a cancellation message.
+fn key_of(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, String> {
+    let mismatch = || "The provided key element does not match the schema".to_owned();
+    if key.len() != meta.schema.names().count() {
+        return Err(mismatch());
+    }
+    match meta.schema.encode_item_key(key) {
+        Ok(k) => {
+            check_key_sizes(&meta.schema, key).map_err(|e| e.to_string())?;
+            Ok(k)
+        }
+        Err(KeyError::Empty(n)) => Err(format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {n}"
+        )),
+        Err(_) => Err(mismatch()),
+    }
+}
+
+/// Two-unit transactional capacity per table, in table-name order.
+fn capacity(units: &HashMap<String, f64>, mode: Option<&str>) -> Option<Vec<ConsumedCapacity>> {
+    if !matches!(mode, Some("TOTAL") | Some("INDEXES")) {
+        return None;
+    }
+    let mut names: Vec<&String> = units.keys().collect();
+    names.sort();
+    Some(
+        names
+            .into_iter()
+            .filter_map(|n| consumed(n, units.get(n).copied().unwrap_or(0.0), mode))
+            .collect(),
+    )
+}
+
+impl Engine {
+    pub async fn transact_write_items(
+        &self,
+        input: TransactWriteItemsInput,
+    ) -> Result<TransactWriteItemsOutput, ApiError> {
+        let mut v = Violations::new();
+        let actions = input.transact_items.clone().unwrap_or_default();
+        match &input.transact_items {
+            None => v.not_null(&input.transact_items, "transactItems"),
+            Some(a) if a.is_empty() => v.add(
+                Some("[]"),
+                "transactItems",
+                "Member must have length greater than or equal to 1",
+            ),
+            Some(a) if a.len() > MAX_ACTIONS => {
+                let dump = vec!["com.amazonaws.dynamodb.v20120810.TransactWriteItem"; a.len()];
+                v.add(
+                    Some(&format!("[{}]", dump.join(", "))),
+                    "transactItems",
+                    &format!("Member must have length less than or equal to {MAX_ACTIONS}"),
+                )
+            }
+            _ => {}
+        }
+        v.enumeration(
+            input.return_consumed_capacity.as_deref(),
+            "returnConsumedCapacity",
+            RETURN_CAPACITY,
+        );
+        v.enumeration(
+            input.return_item_collection_metrics.as_deref(),
+            "returnItemCollectionMetrics",
+            RETURN_METRICS,
+        );
+        if let Some(t) = &input.client_request_token {
+            if t.is_empty() || t.len() > 36 {
+                v.add(
+                    Some(t),
+                    "clientRequestToken",
+                    if t.is_empty() {
+                        "Member must have length greater than or equal to 1"
+                    } else {
+                        "Member must have length less than or equal to 36"
+                    },
+                );
+            }
+        }
+        v.into_result()?;
+
+        // Idempotency: the same token with the same parameters within 10 minutes answers
+        // what the first request answered, without writing again.
+        let request = serde_json::to_string(&input).unwrap_or_default();
+        let now = self.clock.now();
+        if let Some(token) = &input.client_request_token {
+            let mut tokens = self
+                .tokens
+                .lock()
+                .map_err(|_| ApiError::InternalServerError("token table poisoned".into()))?;
+            tokens.retain(|_, e| now - e.at < TOKEN_SECONDS);
+            if let Some(e) = tokens.get(token) {
+                if e.request != request {
+                    return Err(ApiError::IdempotentParameterMismatch(
+                        "Request parameters do not match the parameters of the original request that used the same ClientRequestToken"
+                            .into(),
+                    ));
+                }
+                return match &e.output {
+                    Some(out) => Ok(out.clone()),
+                    None => Err(ApiError::TransactionInProgress(
+                        "Transaction with the same ClientRequestToken is in progress".into(),
+                    )),
+                };
+            }
+            tokens.insert(
+                token.clone(),
+                TokenEntry {
+                    request: request.clone(),
+                    at: now,
+                    output: None,
+                },
+            );
+        }
+        let result = self.run_transaction(&input, actions).await;
+        if let Some(token) = &input.client_request_token {
+            if let Ok(mut tokens) = self.tokens.lock() {
+                match &result {
+                    Ok(out) => {
+                        tokens.insert(
+                            token.clone(),
+                            TokenEntry {
+                                request,
+                                at: now,
+                                output: Some(out.clone()),
+                            },
+                        );
+                    }
+                    Err(_) => {
+                        tokens.remove(token);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    async fn run_transaction(
+        &self,
+        input: &TransactWriteItemsInput,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<TransactWriteItemsOutput, ApiError> {
+        // 1. Each action: one kind, its expressions parsed.
+        let mut parsed = Vec::with_capacity(actions.len());
+        for a in &actions {
+            let (kind, act) = match (&a.condition_check, &a.put, &a.delete, &a.update) {
+                (Some(x), None, None, None) => (Kind::Check, x),
+                (None, Some(x), None, None) => (Kind::Put, x),
+                (None, None, Some(x), None) => (Kind::Delete, x),
+                (None, None, None, Some(x)) => (Kind::Update, x),
+                _ => {
+                    return Err(ApiError::validation(
+                        "TransactItems can only contain one of Check, Put, Update or Delete",
+                    ))
+                }
+            };
+            let mut v = Violations::new();
+            v.table_name(&act.table_name, "tableName");
+            match kind {
+                Kind::Put => v.not_null(&act.item, "item"),
+                _ => v.not_null(&act.key, "key"),
+            }
+            if kind == Kind::Check {
+                v.not_null(&act.condition_expression, "conditionExpression");
+            }
+            if kind == Kind::Update {
+                v.not_null(&act.update_expression, "updateExpression");
+            }
+            v.enumeration(
+                act.return_values_on_condition_check_failure.as_deref(),
+                "returnValuesOnConditionCheckFailure",
+                &["ALL_OLD", "NONE"],
+            );
+            v.into_result()?;
+            let ph = prepare(
+                act.expression_attribute_names.as_ref(),
+                act.expression_attribute_values.as_ref(),
+                &[
+                    ("UpdateExpression", act.update_expression.is_some()),
+                    ("ConditionExpression", act.condition_expression.is_some()),
+                ],
+                &[],
+                if kind == Kind::Update {
+                    &["UpdateExpression", "ConditionExpression"]
+                } else {
+                    &["ConditionExpression"]
+                },
+            )?;
+            let mut r = ph.resolver(act.expression_attribute_names.as_ref());
+            let update = match &act.update_expression {
+                Some(src) if kind == Kind::Update => Some(r.update(src).map_err(expr_error)?),
+                _ => None,
+            };
+            let cond = match &act.condition_expression {
+                Some(src) => Some(r.condition(src, ExprKind::Condition).map_err(expr_error)?),
+                None => None,
+            };
+            r.finish().map_err(expr_error)?;
+            parsed.push((kind, act.clone(), cond, update));
+        }
+        // 2. Tables, then each action's key (a bad key cancels the transaction).
+        let mut metas = Vec::with_capacity(parsed.len());
+        for (_, act, _, _) in &parsed {
+            metas.push(self.table(act.table_name.as_deref().unwrap_or_default())?);
+        }
+        let mut reasons: Vec<CancellationReason> = Vec::new();
+        let mut planned = Vec::with_capacity(parsed.len());
+        let mut total = 0usize;
+        for ((kind, act, cond, update), meta) in parsed.into_iter().zip(metas) {
+            let checked = (|| -> Result<Planned, String> {
+                let (key, key_item, item) = if kind == Kind::Put {
+                    let item = act.item.clone().unwrap_or_default();
+                    let key = meta
+                        .schema
+                        .encode_item_key(&item)
+                        .map_err(|e| super::item::item_key_error(e, &item).to_string())?;
+                    check_key_sizes(&meta.schema, &item).map_err(|e| e.to_string())?;
+                    if item_size(&item) > MAX_ITEM_SIZE {
+                        return Err("Item size has exceeded the maximum allowed size".into());
+                    }
+                    (key, meta.schema.project_key(&item), Some(item))
+                } else {
+                    let key_item = act.key.clone().unwrap_or_default();
+                    (key_of(&meta, &key_item)?, key_item, None)
+                };
+                if let Some(u) = &update {
+                    for a in &u.actions {
+                        let root = a.path().root();
+                        if meta.schema.is_key(root) {
+                            return Err(invalid(format!(
+                                "Cannot update attribute {root}. This attribute is part of the key"
+                            ))
+                            .to_string());
+                        }
+                    }
+                    let mut read = Vec::new();
+                    update_value_paths(u, &mut read);
+                    check_key_paths(&meta.schema, &read).map_err(|e| e.to_string())?;
+                }
+                if let Some(c) = &cond {
+                    let mut paths: Vec<Path> = Vec::new();
+                    condition_paths(c, &mut paths);
+                    check_key_paths(&meta.schema, &paths).map_err(|e| e.to_string())?;
+                }
+                Ok(Planned {
+                    kind,
+                    meta: meta.clone(),
+                    key,
+                    key_item,
+                    item,
+                    cond,
+                    update,
+                    return_old: act.return_values_on_condition_check_failure.as_deref()
+                        == Some("ALL_OLD"),
+                })
+            })();
+            match checked {
+                Ok(p) => {
+                    total += p.item.as_ref().map(item_size).unwrap_or(0);
+                    reasons.push(CancellationReason::none());
+                    planned.push(Some(p));
+                }
+                Err(m) => {
+                    reasons.push(validation_error(m));
+                    planned.push(None);
+                }
+            }
+        }
+        if reasons.iter().any(|r| r.code != "None") {
+            return Err(ApiError::transaction_canceled(reasons));
+        }
+        let planned: Vec<Planned> = planned.into_iter().flatten().collect();
+        let mut seen = HashSet::new();
+        for p in &planned {
+            if !seen.insert((p.meta.keyspace.clone(), p.key.clone())) {
+                return Err(ApiError::validation(
+                    "Transaction request cannot include multiple operations on one item",
+                ));
+            }
+        }
+        if total > MAX_TRANSACTION_BYTES {
+            return Err(ApiError::validation(
+                "Collection size of items exceeded, which can also be caused by the aggregate size of the items in the transaction exceeding the 4MB limit",
+            ));
+        }
+        // 3. One storage transaction: check every condition, then write or cancel.
+        let jobs: Arc<Vec<Planned>> = Arc::new(planned);
+        let run = jobs.clone();
+        let sizes: Vec<usize> = self
+            .store
+            .transact(move |tx| {
+                let mut reasons = Vec::with_capacity(run.len());
+                let mut writes = Vec::with_capacity(run.len());
+                let empty = Item::new();
+                for p in run.iter() {
+                    let old = read_item(tx, &p.meta.keyspace, &p.key)?;
+                    if let Some(c) = &p.cond {
+                        if !ferrodyn_expr::eval::eval(c, old.as_ref().unwrap_or(&empty)) {
+                            reasons.push(CancellationReason {
+                                code: "ConditionalCheckFailed".into(),
+                                message: Some("The conditional request failed".into()),
+                                item: if p.return_old { old.clone() } else { None },
+                            });
+                            writes.push(None);
+                            continue;
+                        }
+                    }
+                    let new = match p.kind {
+                        Kind::Check => {
+                            reasons.push(CancellationReason::none());
+                            writes.push(None);
+                            continue;
+                        }
+                        Kind::Put => p.item.clone(),
+                        Kind::Delete => None,
+                        Kind::Update => {
+                            let mut item = old.clone().unwrap_or_else(|| p.key_item.clone());
+                            if let Some(u) = &p.update {
+                                if let Err(e) = apply(u, &mut item) {
+                                    reasons.push(validation_error(e.0));
+                                    writes.push(None);
+                                    continue;
+                                }
+                            }
+                            if item_size(&item) > MAX_ITEM_SIZE {
+                                reasons.push(validation_error(
+                                    "Item size to update has exceeded the maximum allowed size",
+                                ));
+                                writes.push(None);
+                                continue;
+                            }
+                            Some(item)
+                        }
+                    };
+                    reasons.push(CancellationReason::none());
+                    writes.push(Some((old, new)));
+                }
+                if reasons.iter().any(|r| r.code != "None") {
+                    return Err(TxError(ApiError::transaction_canceled(reasons)));
+                }
+                let mut sizes = Vec::with_capacity(run.len());
+                for (p, w) in run.iter().zip(writes) {
+                    let size = match w {
+                        Some((old, new)) => {
+                            apply_write(
+                                tx,
+                                &p.meta.keyspace,
+                                &p.meta.desc.table_id,
+                                &p.key,
+                                old.as_ref(),
+                                new.as_ref(),
+                            )?;
+                            old.as_ref()
+                                .map(item_size)
+                                .unwrap_or(0)
+                                .max(new.as_ref().map(item_size).unwrap_or(0))
+                        }
+                        None => 0,
+                    };
+                    sizes.push(size);
+                }
+                Ok(sizes)
+            })
+            .await
+            .map_err(|TxError(e)| e)?;
+        let mut units: HashMap<String, f64> = HashMap::new();
+        let mut metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
+        for (p, size) in jobs.iter().zip(sizes) {
+            // Transactional writes cost two units per KB (a check costs a read: two units
+            // per 4 KB).
+            let u = if p.kind == Kind::Check {
+                2.0 * size.div_ceil(4096).max(1) as f64
+            } else {
+                2.0 * size.div_ceil(1024).max(1) as f64
+            };
+            *units.entry(p.meta.name.clone()).or_insert(0.0) += u;
+            let basis = p.item.as_ref().unwrap_or(&p.key_item);
+            if p.kind != Kind::Check {
+                if let Some(m) =
+                    item_collection_metrics(&p.meta, &input.return_item_collection_metrics, basis)
+                {
+                    metrics.entry(p.meta.name.clone()).or_default().push(m);
+                }
+            }
+        }
+        Ok(TransactWriteItemsOutput {
+            consumed_capacity: capacity(&units, input.return_consumed_capacity.as_deref()),
+            item_collection_metrics: (input.return_item_collection_metrics.as_deref()
+                == Some("SIZE"))
+            .then_some(metrics),
+        })
+    }
+
+    pub async fn transact_get_items(
+        &self,
+        input: TransactGetItemsInput,
+    ) -> Result<TransactGetItemsOutput, ApiError> {
+        let mut v = Violations::new();
+        match &input.transact_items {
+            None => v.not_null(&input.transact_items, "transactItems"),
+            Some(a) if a.is_empty() => v.add(
+                Some("[]"),
+                "transactItems",
+                "Member must have length greater than or equal to 1",
+            ),
+            Some(a) if a.len() > MAX_ACTIONS => {
+                let dump = vec!["com.amazonaws.dynamodb.v20120810.TransactGetItem"; a.len()];
+                v.add(
+                    Some(&format!("[{}]", dump.join(", "))),
+                    "transactItems",
+                    &format!("Member must have length less than or equal to {MAX_ACTIONS}"),
+                )
+            }
+            _ => {}
+        }
+        v.enumeration(
+            input.return_consumed_capacity.as_deref(),
+            "returnConsumedCapacity",
+            RETURN_CAPACITY,
+        );
+        v.into_result()?;
+        let mut parsed = Vec::new();
+        for g in input.transact_items.iter().flatten() {
+            let Some(get) = &g.get else {
+                let mut v = Violations::new();
+                v.not_null(&g.get, "get");
+                v.into_result()?;
+                continue;
+            };
+            let mut v = Violations::new();
+            v.table_name(&get.table_name, "tableName");
+            v.not_null(&get.key, "key");
+            v.into_result()?;
+            let ph = prepare(
+                get.expression_attribute_names.as_ref(),
+                None,
+                &[("ProjectionExpression", get.projection_expression.is_some())],
+                &[],
+                &[],
+            )?;
+            let mut r = ph.resolver(get.expression_attribute_names.as_ref());
+            let projection = match &get.projection_expression {
+                Some(src) => Some(r.projection(src).map_err(expr_error)?),
+                None => None,
+            };
+            r.finish().map_err(expr_error)?;
+            parsed.push((get.clone(), projection));
+        }
+        let mut metas = Vec::new();
+        for (get, _) in &parsed {
+            metas.push(self.table(get.table_name.as_deref().unwrap_or_default())?);
+        }
+        let mut reasons = Vec::new();
+        let mut keys = Vec::new();
+        for ((get, projection), meta) in parsed.iter().zip(&metas) {
+            let key = key_of(meta, get.key.as_ref().unwrap_or(&Item::new())).and_then(|k| {
+                check_key_paths(&meta.schema, projection.iter().flatten())
+                    .map(|_| k)
+                    .map_err(|e| e.to_string())
+            });
+            match key {
+                Ok(k) => {
+                    reasons.push(CancellationReason::none());
+                    keys.push(k);
+                }
+                Err(m) => {
+                    reasons.push(validation_error(m));
+                    keys.push(Vec::new());
+                }
+            }
+        }
+        if reasons.iter().any(|r| r.code != "None") {
+            return Err(ApiError::transaction_canceled(reasons));
+        }
+        let mut seen = HashSet::new();
+        for (k, meta) in keys.iter().zip(&metas) {
+            if !seen.insert((meta.keyspace.clone(), k.clone())) {
+                return Err(ApiError::validation(
+                    "Transaction request cannot include multiple operations on one item",
+                ));
+            }
+        }
+        let mut out = TransactGetItemsOutput::default();
+        let mut units: HashMap<String, f64> = HashMap::new();
+        let view = self.store.snapshot().map_err(storage_error)?;
+        for (((_, projection), meta), k) in parsed.iter().zip(&metas).zip(&keys) {
+            let item = match view.get(&meta.keyspace, k).map_err(storage_error)? {
+                Some(b) => Some(
+                    decode_item(&b).map_err(|e| ApiError::InternalServerError(e.to_string()))?,
+                ),
+                None => None,
+            };
+            let size = item.as_ref().map(item_size).unwrap_or(0);
+            *units.entry(meta.name.clone()).or_insert(0.0) +=
+                2.0 * size.div_ceil(4096).max(1) as f64;
+            out.responses.push(ItemResponse {
+                item: item.map(|i| match projection {
+                    Some(p) => project(&i, p),
+                    None => i,
+                }),
+            });
+        }
+        out.consumed_capacity = capacity(&units, input.return_consumed_capacity.as_deref());
+        Ok(out)
+    }
+}
