@@ -535,7 +535,6 @@ def test_query_select_specific_attributes_resource(resource, users):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_query_gsi_by_email(resource, users):
     # seed: Key('Email').eq('john@example.com'), index_name='EmailIndex'
     table = resource.Table(users)
@@ -551,7 +550,6 @@ def test_query_gsi_by_email(resource, users):
     assert len(alice) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_query_gsi_pagination_keys(client, users):
     pages = query_pages(client, TableName=users, IndexName="EmailIndex",
                         KeyConditionExpression="Email = :e",
@@ -566,7 +564,6 @@ def test_query_gsi_pagination_keys(client, users):
                                          "Email": last["Email"]}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_gsi_is_sparse(client, users):
     # items without Email are not in EmailIndex (seed: "Use Sparse Indexes")
     pages = scan_pages(client, TableName=users, IndexName="EmailIndex")
@@ -592,7 +589,6 @@ def test_consistent_read_on_gsi_rejected(client, users):
                    "Consistent read cannot be true when querying a GSI")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_query_lsi_numeric_order(client, users):
     pages = query_pages(client, TableName=users, IndexName="UserRatingIndex",
                         KeyConditionExpression="UserID = :u",
@@ -602,7 +598,6 @@ def test_query_lsi_numeric_order(client, users):
     assert ratings == [1, 3, 5, 9, 12, 30, 40, 64, 100, 250]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_query_lsi_between_descending_limit(resource, users):
     table = resource.Table(users)
     items = resource_query_all(
@@ -621,7 +616,6 @@ def test_query_lsi_between_descending_limit(resource, users):
     assert [int(it["Rating"]) for it in nxt["Items"]] == [40, 30, 12]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_leaderboard_top_ten(resource, game_scores):
     # seed: Key('GameID').eq('game123'), index_name='LeaderboardIndex', scan_forward=False,
     # limit=10
@@ -634,7 +628,6 @@ def test_leaderboard_top_ten(resource, game_scores):
     assert "LastEvaluatedKey" in resp
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: secondary index reads (not yet implemented)")
 def test_leaderboard_paginate_descending(client, game_scores):
     pages = query_pages(client, TableName=game_scores, IndexName="LeaderboardIndex",
                         KeyConditionExpression="GameID = :g",

@@ -15,6 +15,7 @@
 pub mod capacity;
 pub mod catalog;
 pub mod clock;
+pub mod index;
 pub mod ops;
 
 use std::collections::HashMap;
@@ -103,10 +104,15 @@ impl Engine {
         backend.create_keyspace(CATALOG)?;
         backend.create_keyspace(STATS)?;
         let tables = catalog::load(&*backend)?;
-        let live: std::collections::HashSet<&str> =
-            tables.values().map(|t| t.keyspace.as_str()).collect();
+        let live: std::collections::HashSet<String> = tables
+            .values()
+            .flat_map(|t| {
+                std::iter::once(t.keyspace.clone())
+                    .chain(t.indexes().into_iter().map(|i| i.keyspace))
+            })
+            .collect();
         for ks in backend.keyspaces()? {
-            if ks.starts_with("t.") && !live.contains(ks.as_str()) {
+            if (ks.starts_with("t.") || ks.starts_with("i.")) && !live.contains(&ks) {
                 tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");
                 backend.drop_keyspace(&ks)?;
             }

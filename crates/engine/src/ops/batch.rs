@@ -276,24 +276,17 @@ impl Engine {
                 writes.push((meta.clone(), enc, new, key));
             }
         }
-        let jobs: Vec<(String, String, Vec<u8>, Option<Item>)> = writes
+        let jobs: Vec<(Arc<TableMeta>, Vec<u8>, Option<Item>)> = writes
             .iter()
-            .map(|(m, k, n, _)| {
-                (
-                    m.keyspace.clone(),
-                    m.desc.table_id.clone(),
-                    k.clone(),
-                    n.clone(),
-                )
-            })
+            .map(|(m, k, n, _)| (m.clone(), k.clone(), n.clone()))
             .collect();
         let sizes: Vec<usize> = self
             .store
             .transact(move |tx| {
                 let mut sizes = Vec::with_capacity(jobs.len());
-                for (ks, id, key, new) in &jobs {
-                    let old = read_item(tx, ks, key)?;
-                    apply_write(tx, ks, id, key, old.as_ref(), new.as_ref())?;
+                for (meta, key, new) in &jobs {
+                    let old = read_item(tx, &meta.keyspace, key)?;
+                    apply_write(tx, meta, key, old.as_ref(), new.as_ref())?;
                     let old_size = old.as_ref().map(item_size).unwrap_or(0);
                     sizes.push(old_size.max(new.as_ref().map(item_size).unwrap_or(0)));
                 }

@@ -164,12 +164,13 @@ pub(crate) fn read_item(
 /// and keep the table statistics in step, in the caller's transaction.
 pub(crate) fn apply_write(
     tx: &mut ferrodyn_storage::Tx<'_>,
-    ks: &str,
-    table_id: &str,
+    meta: &TableMeta,
     key: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
 ) -> Result<(), TxError> {
+    let ks = meta.keyspace.as_str();
+    let table_id = meta.desc.table_id.as_str();
     let old_size = old.map(item_size).unwrap_or(0) as i64;
     match new {
         Some(item) => {
@@ -183,6 +184,9 @@ pub(crate) fn apply_write(
                 Stats::adjust(tx, table_id, -1, -old_size)?;
             }
         }
+    }
+    if old.is_some() || new.is_some() {
+        crate::index::on_write(tx, meta, key, old, new)?;
     }
     Ok(())
 }
@@ -286,13 +290,12 @@ impl Engine {
     where
         F: Fn(Option<&Item>) -> Result<Option<Item>, ApiError> + Send + 'static,
     {
-        let ks = meta.keyspace.clone();
-        let id = meta.desc.table_id.clone();
+        let meta = meta.clone();
         self.store
             .transact(move |tx| {
-                let old = read_item(tx, &ks, &key)?;
+                let old = read_item(tx, &meta.keyspace, &key)?;
                 let new = compute(old.as_ref())?;
-                apply_write(tx, &ks, &id, &key, old.as_ref(), new.as_ref())?;
+                apply_write(tx, &meta, &key, old.as_ref(), new.as_ref())?;
                 Ok(Written { old, new })
             })
             .await

@@ -19,7 +19,9 @@ use ferrodyn_protocol::model::{QueryInput, QueryOutput, ScanInput};
 use ferrodyn_protocol::{ApiError, Violations};
 use ferrodyn_types::codec::decode_item;
 use ferrodyn_types::key::{encode_part, encode_prefix_part, prefix_successor};
-use ferrodyn_types::{item_size, AttributeValue, Item, KeyError};
+use ferrodyn_types::{item_size, AttributeValue, Item, KeyError, KeySchema};
+
+use crate::index::{IndexDef, Projection as IndexProjection};
 
 use super::exprs::{
     check_key_paths, condition_paths, expr_error, legacy_entries, legacy_violations, prepare,
@@ -41,6 +43,12 @@ const MAX_SEGMENTS: i64 = 1_000_000;
 
 /// Everything a page read needs, decided before touching storage.
 struct Plan {
+    /// The keyspace read: the table's or an index's.
+    keyspace: String,
+    /// The index read, if any (its LastEvaluatedKey shape differs).
+    index: Option<IndexDef>,
+    /// Read each item from the table (an LSI asked for attributes it does not project).
+    fetch: bool,
     start: Bound<Vec<u8>>,
     end: Bound<Vec<u8>>,
     reverse: bool,
@@ -116,40 +124,63 @@ fn projection_of(
     Ok(attributes_to_get.as_deref().map(legacy::attributes_to_get))
 }
 
-fn index_unsupported(meta: &TableMeta, index: &str, consistent: bool) -> ApiError {
-    let is_gsi = meta
-        .desc
-        .global_secondary_indexes
-        .iter()
-        .flatten()
-        .any(|g| g.index_name == index);
-    if is_gsi && consistent {
-        return ApiError::validation(
+/// The index a request names, with DynamoDB's checks.
+fn resolve_index(meta: &TableMeta, name: &str, consistent: bool) -> Result<IndexDef, ApiError> {
+    let Some(idx) = meta.index(name) else {
+        return Err(ApiError::validation(format!(
+            "The table does not have the specified index: {name}"
+        )));
+    };
+    if idx.global && consistent {
+        return Err(ApiError::validation(
             "Consistent reads are not supported on global secondary indexes",
-        );
+        ));
     }
-    let known = meta
-        .desc
-        .global_secondary_indexes
-        .iter()
-        .flatten()
-        .map(|g| g.index_name.as_str())
-        .chain(
-            meta.desc
-                .local_secondary_indexes
-                .iter()
-                .flatten()
-                .map(|l| l.index_name.as_str()),
+    if idx.hash.len() > 1 || idx.range.len() > 1 {
+        return Err(ApiError::validation(format!(
+            "Reading index {name} with several partition or sort attributes is not supported by this version of Ferrodyn"
+        )));
+    }
+    Ok(idx)
+}
+
+/// Whether items must be read from the table, and whether the Select is allowed.
+fn index_fetch(
+    idx: &IndexDef,
+    select: Option<&str>,
+    wants_projection: bool,
+) -> Result<bool, ApiError> {
+    let all = idx.projection == IndexProjection::All;
+    match select {
+        Some("ALL_ATTRIBUTES") if !all && idx.global => Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+            idx.name
+        ))),
+        Some("ALL_ATTRIBUTES") => Ok(!all),
+        _ => Ok(!all && !idx.global && wants_projection),
+    }
+}
+
+/// The storage key an ExclusiveStartKey names in an index: table key and index key.
+fn index_start_key(meta: &TableMeta, idx: &IndexDef, esk: &Item) -> Result<Vec<u8>, ApiError> {
+    let bad = || {
+        ApiError::validation(
+            "The provided starting key is invalid: The provided key element does not match the schema",
         )
-        .any(|n| n == index);
-    if known {
-        ApiError::validation(format!(
-            "Reading secondary index {index} is not supported by this version of Ferrodyn (planned; see docs/compatibility.md)"
-        ))
-    } else {
-        ApiError::validation(format!(
-            "The table does not have the specified index: {index}"
-        ))
+    };
+    let wanted: std::collections::BTreeSet<&str> =
+        meta.schema.names().chain(idx.key_names()).collect();
+    if esk.len() != wanted.len() || !esk.keys().all(|k| wanted.contains(k.as_str())) {
+        return Err(bad());
+    }
+    let table_part: Item = meta.schema.project_key(esk);
+    let table_key = meta
+        .schema
+        .encode_item_key(&table_part)
+        .map_err(|_| bad())?;
+    match idx.entry_key(&table_key, esk) {
+        Ok(Some(k)) => Ok(k),
+        _ => Err(bad()),
     }
 }
 
@@ -205,44 +236,51 @@ fn tighten_end(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
 }
 
 /// The storage bounds of a key condition.
-fn query_bounds(meta: &TableMeta, kc: &KeyCondition) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let prefix = meta.schema.partition_prefix(&kc.hash);
+fn query_bounds(prefix: Vec<u8>, kc: &KeyCondition) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     let with = |v: &AttributeValue| {
         let mut k = prefix.clone();
         encode_part(v, &mut k);
         k
     };
-    let part_end = || match prefix_successor(&prefix) {
+    // Every key that starts with `k` (index entries carry the table key after the sort
+    // value; table keys end there).
+    let after = |k: Vec<u8>| match prefix_successor(&k) {
         Some(e) => Bound::Excluded(e),
         None => Bound::Unbounded,
     };
     let part_start = || Bound::Included(prefix.clone());
+    let part_end = || after(prefix.clone());
     match &kc.range {
         None => (part_start(), part_end()),
         Some(RangeCond::Cmp(op, v)) => match op {
-            CmpOp::Eq => (Bound::Included(with(v)), Bound::Included(with(v))),
+            CmpOp::Eq => (Bound::Included(with(v)), after(with(v))),
             CmpOp::Lt => (part_start(), Bound::Excluded(with(v))),
-            CmpOp::Le => (part_start(), Bound::Included(with(v))),
-            CmpOp::Gt => (Bound::Excluded(with(v)), part_end()),
+            CmpOp::Le => (part_start(), after(with(v))),
+            CmpOp::Gt => (after_start(with(v)), part_end()),
             CmpOp::Ge => (Bound::Included(with(v)), part_end()),
             CmpOp::Ne => (part_start(), part_end()),
         },
-        Some(RangeCond::Between(lo, hi)) => (Bound::Included(with(lo)), Bound::Included(with(hi))),
+        Some(RangeCond::Between(lo, hi)) => (Bound::Included(with(lo)), after(with(hi))),
         Some(RangeCond::BeginsWith(p)) => {
             let mut k = prefix.clone();
             encode_prefix_part(p, &mut k);
-            let end = match prefix_successor(&k) {
-                Some(e) => Bound::Excluded(e),
-                None => Bound::Unbounded,
-            };
-            (Bound::Included(k), end)
+            (Bound::Included(k.clone()), after(k))
         }
     }
 }
 
+/// The first key after every key that starts with `k`, as a start bound.
+fn after_start(k: Vec<u8>) -> Bound<Vec<u8>> {
+    match prefix_successor(&k) {
+        Some(e) => Bound::Included(e),
+        // Nothing can follow an all-0xFF prefix: an empty range.
+        None => Bound::Excluded(vec![0xff; k.len() + 1]),
+    }
+}
+
 /// The sort-key condition as a condition tree, checked on every item read.
-fn range_filter(meta: &TableMeta, kc: &KeyCondition) -> Option<Cond> {
-    let name = meta.schema.range.as_ref()?.name.clone();
+fn range_filter(schema: &KeySchema, kc: &KeyCondition) -> Option<Cond> {
+    let name = schema.range.as_ref()?.name.clone();
     let path = || ferrodyn_expr::Operand::Path(Path::attr(name.as_str()));
     let val = |v: &AttributeValue| ferrodyn_expr::Operand::Value(v.clone());
     Some(match kc.range.as_ref()? {
@@ -358,17 +396,24 @@ impl Engine {
         }
         r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
-        if let Some(index) = &input.index_name {
-            return Err(index_unsupported(
+        let index = match &input.index_name {
+            Some(name) => Some(resolve_index(
                 &meta,
-                index,
+                name,
                 input.consistent_read == Some(true),
-            ));
-        }
+            )?),
+            None => None,
+        };
+        let schema = match &index {
+            Some(i) => i.key_schema().ok_or_else(|| {
+                ApiError::InternalServerError("index without a key schema".into())
+            })?,
+            None => meta.schema.clone(),
+        };
         let kc = match (&key_cond, &input.key_conditions) {
-            (Some(parts), _) => key_condition_for(parts.clone(), &meta.schema).map_err(expr_error)?,
+            (Some(parts), _) => key_condition_for(parts.clone(), &schema).map_err(expr_error)?,
             (None, Some(map)) => {
-                legacy::key_conditions(&legacy_entries(map), &meta.schema).map_err(expr_error)?
+                legacy::key_conditions(&legacy_entries(map), &schema).map_err(expr_error)?
             }
             (None, None) => {
                 return Err(ApiError::validation(
@@ -382,17 +427,24 @@ impl Engine {
             } else {
                 "Filter Expression"
             };
-            check_filter_keys(f, &meta, param)?;
+            check_filter_keys(f, &schema, param)?;
         }
         check_read_paths(&meta, &filter, &projection)?;
         let reverse = input.scan_index_forward == Some(false);
-        let (mut start, mut end) = query_bounds(&meta, &kc);
-        let key_filter = range_filter(&meta, &kc);
+        let prefix = match &index {
+            Some(i) => i.partition_prefix(&[&kc.hash]),
+            None => meta.schema.partition_prefix(&kc.hash),
+        };
+        let (mut start, mut end) = query_bounds(prefix, &kc);
+        let key_filter = range_filter(&schema, &kc);
         if let Some(esk) = &input.exclusive_start_key {
-            let k = start_key(&meta, esk)?;
+            let k = match &index {
+                Some(i) => index_start_key(&meta, i, esk)?,
+                None => start_key(&meta, esk)?,
+            };
             let empty = Item::new();
             let in_partition = esk
-                .get(&meta.schema.hash.name)
+                .get(&schema.hash.name)
                 .is_some_and(|h| ferrodyn_expr::eval::equal(h, &kc.hash));
             let in_range = key_filter
                 .as_ref()
@@ -402,8 +454,9 @@ impl Engine {
                     "The provided starting key does not match the range key predicate",
                 ));
             }
-            let single_row = meta.schema.range.is_none()
-                || matches!(kc.range, Some(RangeCond::Cmp(CmpOp::Eq, _)));
+            let single_row = index.is_none()
+                && (schema.range.is_none()
+                    || matches!(kc.range, Some(RangeCond::Cmp(CmpOp::Eq, _))));
             if !in_partition && kc.range.is_none() {
                 return Err(ApiError::validation(
                     "The provided starting key is outside query boundaries based on provided conditions",
@@ -420,7 +473,20 @@ impl Engine {
                 start = tighten_start(start, Bound::Excluded(k));
             }
         }
+        let fetch = match &index {
+            Some(i) => index_fetch(
+                i,
+                input.select.as_deref(),
+                input.projection_expression.is_some() || input.attributes_to_get.is_some(),
+            )?,
+            None => false,
+        };
         let plan = Plan {
+            keyspace: index
+                .as_ref()
+                .map_or_else(|| meta.keyspace.clone(), |i| i.keyspace.clone()),
+            index,
+            fetch,
             start,
             end,
             reverse,
@@ -524,19 +590,23 @@ impl Engine {
         )?;
         r.finish().map_err(expr_error)?;
         let meta = self.table(input.table_name.as_deref().unwrap_or_default())?;
-        if let Some(index) = &input.index_name {
-            return Err(index_unsupported(
+        let index = match &input.index_name {
+            Some(name) => Some(resolve_index(
                 &meta,
-                index,
+                name,
                 input.consistent_read == Some(true),
-            ));
-        }
+            )?),
+            None => None,
+        };
         let (mut start, end) = match segments {
             None => (Bound::Unbounded, Bound::Unbounded),
             Some((s, t)) => segment_bounds(s, t),
         };
         if let Some(esk) = &input.exclusive_start_key {
-            let k = start_key(&meta, esk)?;
+            let k = match &index {
+                Some(i) => index_start_key(&meta, i, esk)?,
+                None => start_key(&meta, esk)?,
+            };
             if let Some((s, t)) = segments {
                 let (lo, hi) = segment_bounds(s, t);
                 let inside = match lo {
@@ -555,7 +625,20 @@ impl Engine {
             start = tighten_start(start, Bound::Excluded(k));
         }
         check_read_paths(&meta, &filter, &projection)?;
+        let fetch = match &index {
+            Some(i) => index_fetch(
+                i,
+                input.select.as_deref(),
+                input.projection_expression.is_some() || input.attributes_to_get.is_some(),
+            )?,
+            None => false,
+        };
         let plan = Plan {
+            keyspace: index
+                .as_ref()
+                .map_or_else(|| meta.keyspace.clone(), |i| i.keyspace.clone()),
+            index,
+            fetch,
             start,
             end,
             reverse: false,
@@ -587,18 +670,31 @@ impl Engine {
             let view = self.store.snapshot().map_err(storage_error)?;
             if bounds_nonempty(&plan.start, &plan.end) {
                 view.scan(
-                    &meta.keyspace,
+                    &plan.keyspace,
                     plan.start.as_ref().map(Vec::as_slice),
                     plan.end.as_ref().map(Vec::as_slice),
                     plan.reverse,
                     &mut |_, value| {
-                        let item = match decode_item(value) {
+                        let mut item = match decode_item(value) {
                             Ok(i) => i,
                             Err(e) => {
                                 failure = Some(ApiError::InternalServerError(e.to_string()));
                                 return false;
                             }
                         };
+                        if plan.fetch {
+                            // The whole item, from the table (LSIs fetch what they do not
+                            // project).
+                            let full = meta
+                                .schema
+                                .encode_item_key(&item)
+                                .ok()
+                                .and_then(|k| view.get(&meta.keyspace, &k).ok().flatten())
+                                .and_then(|b| decode_item(&b).ok());
+                            if let Some(full) = full {
+                                item = full;
+                            }
+                        }
                         if plan.key_filter.as_ref().is_some_and(|c| !eval(c, &item)) {
                             return true;
                         }
@@ -616,7 +712,10 @@ impl Engine {
                         let full =
                             plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
                         if full {
-                            last = Some(meta.schema.project_key(&item));
+                            last = Some(match &plan.index {
+                                Some(i) => i.page_key(&meta.schema, &item),
+                                None => meta.schema.project_key(&item),
+                            });
                             stopped = true;
                             return false;
                         }
@@ -693,11 +792,11 @@ fn check_read_paths(
 }
 
 /// A filter may not name key attributes in a Query.
-fn check_filter_keys(filter: &Cond, meta: &TableMeta, param: &str) -> Result<(), ApiError> {
+fn check_filter_keys(filter: &Cond, schema: &KeySchema, param: &str) -> Result<(), ApiError> {
     let mut names = Vec::new();
     collect_roots(filter, &mut names);
     for n in names {
-        if meta.schema.is_key(&n) {
+        if schema.is_key(&n) {
             return Err(ApiError::validation(format!(
                 "{param} can only contain non-primary key attributes: Primary key attribute: {n}"
             )));

@@ -207,6 +207,26 @@ impl Engine {
         let mut d = meta.desc.clone();
         d.item_count = stats.items;
         d.table_size_bytes = stats.bytes;
+        let index_stats = {
+            let view = self.store.snapshot().map_err(storage_error)?;
+            meta.indexes()
+                .into_iter()
+                .map(|i| Stats::read(&*view, &i.stats_id).map(|s| (i.name, s)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage_error)?
+        };
+        for g in d.global_secondary_indexes.iter_mut().flatten() {
+            if let Some((_, s)) = index_stats.iter().find(|(n, _)| *n == g.index_name) {
+                g.item_count = s.items;
+                g.index_size_bytes = s.bytes;
+            }
+        }
+        for l in d.local_secondary_indexes.iter_mut().flatten() {
+            if let Some((_, s)) = index_stats.iter().find(|(n, _)| *n == l.index_name) {
+                l.item_count = s.items;
+                l.index_size_bytes = s.bytes;
+            }
+        }
         let now = self.clock.now();
         d.table_status = match self.config.transient_delay {
             Some(delay) if now < d.creation_date_time + delay.as_secs_f64() => "CREATING".into(),
@@ -505,6 +525,12 @@ impl Engine {
             .backend()
             .create_keyspace(&keyspace)
             .map_err(storage_error)?;
+        for idx in meta.indexes() {
+            self.store
+                .backend()
+                .create_keyspace(&idx.keyspace)
+                .map_err(storage_error)?;
+        }
         let bytes = catalog::encode(&meta).map_err(storage_error)?;
         let key = name.clone().into_bytes();
         let result = self
@@ -522,6 +548,9 @@ impl Engine {
             .await;
         if let Err(TxError(e)) = result {
             let _ = self.store.backend().drop_keyspace(&keyspace);
+            for idx in meta.indexes() {
+                let _ = self.store.backend().drop_keyspace(&idx.keyspace);
+            }
             return Err(e);
         }
         let meta = Arc::new(meta);
@@ -824,6 +853,11 @@ impl Engine {
         // The catalog no longer names the keyspace; if this fails, the next start drops it.
         if let Err(e) = self.store.backend().drop_keyspace(&meta.keyspace) {
             tracing::warn!(error = %e, keyspace = %meta.keyspace, "could not drop table keyspace");
+        }
+        for idx in meta.indexes() {
+            if let Err(e) = self.store.backend().drop_keyspace(&idx.keyspace) {
+                tracing::warn!(error = %e, keyspace = %idx.keyspace, "could not drop index keyspace");
+            }
         }
         Ok(TableDescriptionOutput {
             table_description: d,

@@ -414,14 +414,7 @@ impl Engine {
                 for (p, w) in run.iter().zip(writes) {
                     let size = match w {
                         Some((old, new)) => {
-                            apply_write(
-                                tx,
-                                &p.meta.keyspace,
-                                &p.meta.desc.table_id,
-                                &p.key,
-                                old.as_ref(),
-                                new.as_ref(),
-                            )?;
+                            apply_write(tx, &p.meta, &p.key, old.as_ref(), new.as_ref())?;
                             old.as_ref()
                                 .map(item_size)
                                 .unwrap_or(0)
