@@ -186,3 +186,74 @@ def test_index_key_type_is_checked_and_index_queries(client, unique_name):
                            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES "
                            "is not supported for global secondary index gkeys because its "
                            "projection type is not ALL")
+
+
+def test_gsi_added_later_is_backfilled_under_writes(endpoint, client, unique_name):
+    import time
+    table = unique_name("bf")
+    client.create_table(TableName=table,
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+    wait_active(client, table)
+    for i in range(600):
+        item = {"pk": {"S": f"k{i}"}, "v": {"N": str(i)}}
+        if i % 3:
+            item["g"] = {"S": f"g{i % 7}"}
+        if i % 50 == 0:
+            item["g"] = {"N": "1"}  # wrong type for the new index: left out of it
+        client.put_item(TableName=table, Item=item)
+    stop = threading.Event()
+    errors = []
+
+    def writer(seed):
+        c = make_client(endpoint)
+        rnd = random.Random(seed)
+        while not stop.is_set():
+            k = {"pk": {"S": f"k{rnd.randint(0, 700)}"}}
+            try:
+                if rnd.random() < 0.5:
+                    c.put_item(TableName=table, Item={**k, "g": {"S": f"g{rnd.randint(0, 6)}"},
+                                                      "v": {"N": "1"}})
+                else:
+                    c.delete_item(TableName=table, Key=k)
+            except ClientError as e:
+                errors.append(repr(e.response["Error"]))
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    out = client.update_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {
+            "IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}}}])
+    gsi = out["TableDescription"]["GlobalSecondaryIndexes"][0]
+    assert gsi["IndexStatus"] in ("CREATING", "ACTIVE")
+    deadline = time.monotonic() + 60
+    while True:
+        g = client.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"][0]
+        if g["IndexStatus"] == "ACTIVE":
+            break
+        assert time.monotonic() < deadline, "backfill did not finish"
+        time.sleep(0.1)
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join()
+    # Wrong-typed leftovers can only be written by the preload; writers use S.
+    assert errors == []
+    items = scan_all(client, table)
+    want = [i for i in items if "g" in i and "S" in i["g"]]
+    assert canon(scan_all(client, table, "byg")) == canon(want)
+    g = client.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"][0]
+    assert g["ItemCount"] == len(want)
+    client.update_table(TableName=table, GlobalSecondaryIndexUpdates=[
+        {"Delete": {"IndexName": "byg"}}])
+    assert "GlobalSecondaryIndexes" not in client.describe_table(TableName=table)["Table"]
+    with pytest.raises(ClientError) as e:
+        client.query(TableName=table, IndexName="byg", KeyConditionExpression="g = :g",
+                     ExpressionAttributeValues={":g": {"S": "g1"}})
+    assert error_of(e) == ("ValidationException",
+                           "The table does not have the specified index: byg")

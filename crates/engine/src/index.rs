@@ -40,6 +40,9 @@ pub struct IndexDef {
     pub range: Vec<KeyAttr>,
     pub projection: Projection,
     pub global: bool,
+    /// Being filled from existing items (a GSI added by UpdateTable): some items have no
+    /// entry yet, so removing one must check that it exists.
+    pub backfilling: bool,
 }
 
 fn scalar(t: &str) -> ScalarType {
@@ -79,6 +82,7 @@ impl TableMeta {
                     g.key_schema.clone(),
                     g.projection.clone(),
                     true,
+                    g.index_status == "CREATING",
                 )
             });
         let lsis = self.desc.local_secondary_indexes.iter().flatten().map(|l| {
@@ -87,9 +91,10 @@ impl TableMeta {
                 l.key_schema.clone(),
                 l.projection.clone(),
                 false,
+                false,
             )
         });
-        for (name, ks, proj, global) in gsis.chain(lsis) {
+        for (name, ks, proj, global, backfilling) in gsis.chain(lsis) {
             let attrs = |kind: &str| -> Vec<KeyAttr> {
                 ks.iter()
                     .filter(|e| e.key_type.as_deref() == Some(kind))
@@ -112,6 +117,7 @@ impl TableMeta {
                 range: attrs("RANGE"),
                 projection,
                 global,
+                backfilling,
                 name,
             });
         }
@@ -239,10 +245,17 @@ pub(crate) fn on_write(
     new: Option<&Item>,
 ) -> Result<(), TxError> {
     for idx in meta.indexes() {
-        let old_entry = match old {
+        let mut old_entry = match old {
             Some(o) => idx.entry_key(key, o).unwrap_or(None),
             None => None,
         };
+        if idx.backfilling {
+            if let Some(oe) = &old_entry {
+                if tx.get(&idx.keyspace, oe)?.is_none() {
+                    old_entry = None;
+                }
+            }
+        }
         let new_entry = match new {
             Some(n) => idx.entry_key(key, n).map_err(TxError)?,
             None => None,
@@ -267,4 +280,98 @@ pub(crate) fn on_write(
         Stats::adjust(tx, &idx.stats_id, items, bytes)?;
     }
     Ok(())
+}
+
+impl crate::Engine {
+    /// Fill a GSI added by UpdateTable from the items already in the table, in small
+    /// transactions that re-read each item (concurrent writes maintain the index
+    /// themselves), then mark it ACTIVE.
+    pub(crate) async fn backfill(&self, table: &str, index: &str) -> Result<(), ApiError> {
+        const CHUNK: usize = 256;
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let meta = self.table(table)?;
+            let Some(idx) = meta.index(index) else {
+                return Ok(());
+            };
+            let keys: Vec<Vec<u8>> = {
+                let view = self.store.snapshot().map_err(crate::storage_error)?;
+                let mut keys = Vec::with_capacity(CHUNK);
+                let start = match &after {
+                    Some(a) => std::ops::Bound::Excluded(a.as_slice()),
+                    None => std::ops::Bound::Unbounded,
+                };
+                view.scan(
+                    &meta.keyspace,
+                    start,
+                    std::ops::Bound::Unbounded,
+                    false,
+                    &mut |k, _| {
+                        keys.push(k.to_vec());
+                        keys.len() < CHUNK
+                    },
+                )
+                .map_err(crate::storage_error)?;
+                keys
+            };
+            let Some(last) = keys.last().cloned() else {
+                break;
+            };
+            let m = meta.clone();
+            self.store
+                .transact(move |tx| {
+                    for k in &keys {
+                        let Some(item) = crate::ops::item::read_item(tx, &m.keyspace, k)? else {
+                            continue;
+                        };
+                        // Items whose index key has the wrong type are not indexed.
+                        let Ok(Some(entry)) = idx.entry_key(k, &item) else {
+                            continue;
+                        };
+                        if tx.get(&idx.keyspace, &entry)?.is_none() {
+                            let projected = idx.project(&m.schema, &item);
+                            Stats::adjust(tx, &idx.stats_id, 1, item_size(&projected) as i64)?;
+                            tx.put(&idx.keyspace, entry, encode_item(&projected));
+                        }
+                    }
+                    Ok::<(), TxError>(())
+                })
+                .await
+                .map_err(|TxError(e)| e)?;
+            after = Some(last);
+        }
+        let meta = self.table(table)?;
+        let mut m = (*meta).clone();
+        let mut changed = false;
+        for g in m.desc.global_secondary_indexes.iter_mut().flatten() {
+            if g.index_name == index && g.index_status == "CREATING" {
+                g.index_status = "ACTIVE".into();
+                g.backfilling = None;
+                changed = true;
+            }
+        }
+        if changed {
+            self.replace_meta(&meta, m).await?;
+        }
+        Ok(())
+    }
+
+    /// Backfill `index` in the background when the engine is shared (the server), or
+    /// right away otherwise (tests that hold the engine directly).
+    pub(crate) async fn start_backfill(&self, table: String, index: String) {
+        match self.me.get().and_then(std::sync::Weak::upgrade) {
+            Some(engine) => {
+                tokio::spawn(async move {
+                    if let Err(e) = engine.backfill(&table, &index).await {
+                        tracing::warn!(table, index, error = %e, "index backfill failed");
+                    }
+                });
+            }
+            None => {
+                if let Err(e) = self.backfill(&table, &index).await {
+                    tracing::warn!(table, index, error = %e, "index backfill failed");
+                }
+            }
+        }
+    }
 }

@@ -64,6 +64,8 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     /// TransactWriteItems ClientRequestTokens seen in the last 10 minutes.
     pub(crate) tokens: std::sync::Mutex<HashMap<String, ops::transact::TokenEntry>>,
+    /// The engine itself, once shared ([`Engine::share`]), for background work.
+    pub(crate) me: std::sync::OnceLock<std::sync::Weak<Engine>>,
 }
 
 /// Storage failures become InternalServerError; a missing keyspace means the table went
@@ -124,7 +126,39 @@ impl Engine {
             config,
             clock,
             tokens: std::sync::Mutex::new(HashMap::new()),
+            me: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Share the engine and start its background work: backfills of indexes that were
+    /// still being filled when the server stopped. Needs a Tokio runtime.
+    pub fn share(self) -> Arc<Engine> {
+        let engine = Arc::new(self);
+        let _ = engine.me.set(Arc::downgrade(&engine));
+        let pending: Vec<(String, String)> = engine
+            .tables
+            .read()
+            .map(|t| {
+                t.values()
+                    .flat_map(|m| {
+                        m.indexes()
+                            .into_iter()
+                            .filter(|i| i.backfilling)
+                            .map(|i| (m.name.clone(), i.name))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (table, index) in pending {
+            let e = engine.clone();
+            tokio::spawn(async move {
+                if let Err(err) = e.backfill(&table, &index).await {
+                    tracing::warn!(table, index, error = %err, "index backfill failed");
+                }
+            });
+        }
+        engine
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -169,7 +169,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         max_body: cli.max_body_bytes,
         cors_origin: cli.cors,
     };
-    ferrodyn_server::serve(listener, Arc::new(engine), server_config, shutdown_signal())
+    ferrodyn_server::serve(listener, engine.share(), server_config, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     println!("Ferrodyn stopped");

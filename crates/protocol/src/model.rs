@@ -134,13 +134,28 @@ pub struct UpdateTableInput {
     pub attribute_definitions: Option<Vec<AttributeDefinition>>,
     pub billing_mode: Option<String>,
     pub provisioned_throughput: Option<ProvisionedThroughput>,
-    pub global_secondary_index_updates: Option<Vec<serde_json::Value>>,
+    pub global_secondary_index_updates: Option<Vec<GlobalSecondaryIndexUpdate>>,
     pub stream_specification: Option<StreamSpecification>,
     #[serde(rename = "SSESpecification")]
     pub sse_specification: Option<SseSpecification>,
     pub replica_updates: Option<Vec<serde_json::Value>>,
     pub table_class: Option<String>,
     pub deletion_protection_enabled: Option<bool>,
+}
+
+/// One entry of UpdateTable's GlobalSecondaryIndexUpdates.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GlobalSecondaryIndexUpdate {
+    pub create: Option<GlobalSecondaryIndex>,
+    pub delete: Option<IndexNameOnly>,
+    pub update: Option<GlobalSecondaryIndex>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct IndexNameOnly {
+    pub index_name: Option<String>,
 }
 
 /// DynamoDB's TableDescription.
@@ -203,6 +218,9 @@ pub struct GlobalSecondaryIndexDescription {
     pub key_schema: Vec<KeySchemaElement>,
     pub projection: Projection,
     pub index_status: String,
+    /// True while an index added by UpdateTable is being filled from existing items.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub backfilling: Option<bool>,
     pub provisioned_throughput: ProvisionedThroughputDescription,
     pub index_size_bytes: i64,
     pub item_count: i64,

@@ -427,6 +427,7 @@ impl Engine {
                     key_schema: ks,
                     projection,
                     index_status: "ACTIVE".into(),
+                    backfilling: None,
                     provisioned_throughput: ProvisionedThroughputDescription {
                         number_of_decreases_today: 0,
                         read_capacity_units: r,
@@ -642,11 +643,6 @@ impl Engine {
         }
         let name = input.table_name.clone().unwrap_or_default();
         let meta = self.table_for_admin(&name)?;
-        if input.global_secondary_index_updates.is_some() {
-            return Err(ApiError::validation(
-                "GlobalSecondaryIndexUpdates is not supported by this version of Ferrodyn",
-            ));
-        }
         if input.replica_updates.is_some() {
             return Err(ApiError::validation(
                 "ReplicaUpdates: global tables have no local meaning in Ferrodyn",
@@ -758,6 +754,7 @@ impl Engine {
         if let Some(sse) = &input.sse_specification {
             d.sse_description = sse_description(&Some(sse.clone()), &self.config);
         }
+        let (created, deleted) = gsi_updates(&input, d)?;
         if let Some(c) = &input.table_class {
             d.table_class_summary = Some(TableClassSummary {
                 table_class: c.clone(),
@@ -767,7 +764,36 @@ impl Engine {
             d.deletion_protection_enabled = p;
         }
         m.updated_at = Some(now);
+        // New index keyspaces exist before any write can target them; dropped ones go
+        // after the catalog no longer names them.
+        for idx in m.indexes().iter().filter(|i| created.contains(&i.name)) {
+            self.store
+                .backend()
+                .create_keyspace(&idx.keyspace)
+                .map_err(storage_error)?;
+        }
+        let gone: Vec<crate::index::IndexDef> = meta
+            .indexes()
+            .into_iter()
+            .filter(|i| deleted.contains(&i.name))
+            .collect();
         let out = self.replace_meta(&meta, m).await?;
+        for idx in gone {
+            if let Err(e) = self.store.backend().drop_keyspace(&idx.keyspace) {
+                tracing::warn!(error = %e, keyspace = %idx.keyspace, "could not drop index keyspace");
+            }
+            let id = idx.stats_id.clone().into_bytes();
+            let _ = self
+                .store
+                .transact(move |tx| {
+                    tx.delete(crate::STATS, id.clone());
+                    Ok::<(), TxError>(())
+                })
+                .await;
+        }
+        for index in created {
+            self.start_backfill(name.clone(), index).await;
+        }
         let mut d = self.describe(&out)?;
         d.table_status = "UPDATING".into();
         Ok(TableDescriptionOutput {
@@ -863,6 +889,145 @@ impl Engine {
             table_description: d,
         })
     }
+}
+
+/// Apply UpdateTable's GlobalSecondaryIndexUpdates to a description: the names of the
+/// indexes created (CREATING, to be backfilled) and deleted.
+fn gsi_updates(
+    input: &UpdateTableInput,
+    d: &mut TableDescription,
+) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    let mut created = Vec::new();
+    let mut deleted = Vec::new();
+    let Some(updates) = &input.global_secondary_index_updates else {
+        return Ok((created, deleted));
+    };
+    let mut defs = d.attribute_definitions.clone();
+    for a in input.attribute_definitions.iter().flatten() {
+        if !defs.iter().any(|x| x.attribute_name == a.attribute_name) {
+            defs.push(a.clone());
+        }
+    }
+    let provisioned = d
+        .billing_mode_summary
+        .as_ref()
+        .is_none_or(|b| b.billing_mode != "PAY_PER_REQUEST");
+    let arn = d.table_arn.clone();
+    for u in updates {
+        match (&u.create, &u.delete, &u.update) {
+            (Some(g), None, None) => {
+                let iname = g.index_name.clone().unwrap_or_default();
+                let exists = d
+                    .global_secondary_indexes
+                    .iter()
+                    .flatten()
+                    .any(|x| x.index_name == iname)
+                    || d.local_secondary_indexes
+                        .iter()
+                        .flatten()
+                        .any(|x| x.index_name == iname);
+                if exists {
+                    return Err(invalid(format!(
+                        "Attempting to create an index which already exists: {iname}"
+                    )));
+                }
+                let ks = g.key_schema.clone().unwrap_or_default();
+                let mut used = HashSet::new();
+                resolve_schema(&ks, &defs, &mut used, true)?;
+                let projection = check_projection(&g.projection, &iname)?;
+                let (r, w) = match (&g.provisioned_throughput, provisioned) {
+                    (Some(t), true) => (
+                        t.read_capacity_units.unwrap_or(0),
+                        t.write_capacity_units.unwrap_or(0),
+                    ),
+                    (None, true) => {
+                        return Err(invalid(format!(
+                            "ProvisionedThroughput is not specified for index: {iname}"
+                        )))
+                    }
+                    (_, false) => (0, 0),
+                };
+                let list = d.global_secondary_indexes.get_or_insert_with(Vec::new);
+                if list.len() >= 20 {
+                    return Err(invalid(
+                        "GlobalSecondaryIndex count exceeds the per-table limit of 20",
+                    ));
+                }
+                for k in &ks {
+                    let name = k.attribute_name.clone();
+                    if !d
+                        .attribute_definitions
+                        .iter()
+                        .any(|x| x.attribute_name == name)
+                    {
+                        if let Some(def) = defs.iter().find(|x| x.attribute_name == name) {
+                            d.attribute_definitions.push(def.clone());
+                        }
+                    }
+                }
+                let list = d.global_secondary_indexes.get_or_insert_with(Vec::new);
+                list.push(GlobalSecondaryIndexDescription {
+                    index_name: iname.clone(),
+                    key_schema: ks,
+                    projection,
+                    index_status: "CREATING".into(),
+                    backfilling: Some(true),
+                    provisioned_throughput: ProvisionedThroughputDescription {
+                        number_of_decreases_today: 0,
+                        read_capacity_units: r,
+                        write_capacity_units: w,
+                        ..Default::default()
+                    },
+                    index_size_bytes: 0,
+                    item_count: 0,
+                    index_arn: format!("{arn}/index/{iname}"),
+                });
+                created.push(iname);
+            }
+            (None, Some(del), None) => {
+                let iname = del.index_name.clone().unwrap_or_default();
+                let list = d.global_secondary_indexes.get_or_insert_with(Vec::new);
+                let Some(pos) = list.iter().position(|x| x.index_name == iname) else {
+                    return Err(ApiError::ResourceNotFound(format!(
+                        "Requested resource not found: Index: {iname} not found"
+                    )));
+                };
+                list.remove(pos);
+                deleted.push(iname);
+            }
+            (None, None, Some(g)) => {
+                let iname = g.index_name.clone().unwrap_or_default();
+                let Some(x) = d
+                    .global_secondary_indexes
+                    .iter_mut()
+                    .flatten()
+                    .find(|x| x.index_name == iname)
+                else {
+                    return Err(ApiError::ResourceNotFound(format!(
+                        "Requested resource not found: Index: {iname} not found"
+                    )));
+                };
+                if let Some(t) = &g.provisioned_throughput {
+                    x.provisioned_throughput.read_capacity_units =
+                        t.read_capacity_units.unwrap_or(0);
+                    x.provisioned_throughput.write_capacity_units =
+                        t.write_capacity_units.unwrap_or(0);
+                }
+            }
+            _ => {
+                return Err(invalid(
+                    "One of Create, Update or Delete must be given in a GlobalSecondaryIndexUpdate",
+                ))
+            }
+        }
+    }
+    if d.global_secondary_indexes
+        .as_ref()
+        .is_some_and(Vec::is_empty)
+    {
+        d.global_secondary_indexes = None;
+    }
+    Ok((created, deleted))
 }
 
 pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), ApiError> {
