@@ -104,6 +104,39 @@ impl Stats {
             .unwrap_or_default())
     }
 
+    /// The counters stored under a raw key (item collections).
+    pub fn read_raw(view: &dyn ReadView, key: &[u8]) -> Result<Stats, StorageError> {
+        Ok(view
+            .get(STATS, key)?
+            .map(|v| Stats::decode(&v))
+            .unwrap_or_default())
+    }
+
+    /// Apply a change under a raw key inside a write transaction; the counters after it.
+    pub fn adjust_raw(
+        tx: &mut Tx<'_>,
+        key: &[u8],
+        items: i64,
+        bytes: i64,
+    ) -> Result<Stats, StorageError> {
+        let cur = tx
+            .get(STATS, key)?
+            .map(|v| Stats::decode(&v))
+            .unwrap_or_default();
+        let next = Stats {
+            items: cur.items + items,
+            bytes: cur.bytes + bytes,
+        };
+        if items != 0 || bytes != 0 {
+            if next == Stats::default() {
+                tx.delete(STATS, key.to_vec());
+            } else {
+                tx.put(STATS, key.to_vec(), next.encode());
+            }
+        }
+        Ok(next)
+    }
+
     /// Apply a change in item count and bytes inside a write transaction.
     pub fn adjust(
         tx: &mut Tx<'_>,

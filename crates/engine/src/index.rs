@@ -237,13 +237,15 @@ impl IndexDef {
 }
 
 /// Keep every index of `meta` in step with one item write, in the same transaction.
+/// Returns the change in bytes of the item's LSI entries (part of its item collection).
 pub(crate) fn on_write(
     tx: &mut ferrodyn_storage::Tx<'_>,
     meta: &TableMeta,
     key: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
-) -> Result<(), TxError> {
+) -> Result<i64, TxError> {
+    let mut lsi_bytes = 0i64;
     for idx in meta.indexes() {
         let mut old_entry = match old {
             Some(o) => idx.entry_key(key, o).unwrap_or(None),
@@ -278,8 +280,23 @@ pub(crate) fn on_write(
             tx.put(&idx.keyspace, ne.clone(), encode_item(&projected));
         }
         Stats::adjust(tx, &idx.stats_id, items, bytes)?;
+        if !idx.global {
+            lsi_bytes += bytes;
+        }
     }
-    Ok(())
+    Ok(lsi_bytes)
+}
+
+/// Largest item collection (items and LSI entries sharing a partition key value) of a
+/// table with local secondary indexes.
+pub const MAX_ITEM_COLLECTION_BYTES: i64 = 10 * 1024 * 1024 * 1024;
+
+/// The statistics key of the item collection `item` belongs to.
+pub(crate) fn collection_key(meta: &TableMeta, item: &Item) -> Option<Vec<u8>> {
+    let v = item.get(&meta.schema.hash.name)?;
+    let mut k = format!("c.{}.", meta.desc.table_id).into_bytes();
+    encode_part(v, &mut k);
+    Some(k)
 }
 
 impl crate::Engine {

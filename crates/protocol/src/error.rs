@@ -31,6 +31,8 @@ pub enum ApiError {
     #[error("{0}")]
     TransactionConflict(String),
     #[error("{0}")]
+    ItemCollectionSizeLimitExceeded(String),
+    #[error("{0}")]
     TransactionInProgress(String),
     #[error("{0}")]
     IdempotentParameterMismatch(String),
@@ -69,6 +71,9 @@ impl ApiError {
             }
             ApiError::TransactionConflict(_) => {
                 "com.amazonaws.dynamodb.v20120810#TransactionConflictException"
+            }
+            ApiError::ItemCollectionSizeLimitExceeded(_) => {
+                "com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException"
             }
             ApiError::TransactionInProgress(_) => {
                 "com.amazonaws.dynamodb.v20120810#TransactionInProgressException"

@@ -300,7 +300,7 @@ impl Engine {
             *units.entry(meta.name.clone()).or_insert(0.0) += write_units(size);
             let basis = new.as_ref().unwrap_or(key);
             if let Some(m) =
-                item_collection_metrics(meta, &input.return_item_collection_metrics, basis)
+                item_collection_metrics(self, meta, &input.return_item_collection_metrics, basis)
             {
                 metrics.entry(meta.name.clone()).or_default().push(m);
             }

@@ -127,6 +127,7 @@ pub(crate) fn encode_key_param(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, 
 }
 
 pub(crate) fn item_collection_metrics(
+    engine: &Engine,
     meta: &TableMeta,
     mode: &Option<String>,
     item: &Item,
@@ -138,9 +139,17 @@ pub(crate) fn item_collection_metrics(
     if let Some(v) = item.get(&meta.schema.hash.name) {
         key.insert(meta.schema.hash.name.clone(), v.clone());
     }
+    let bytes = crate::index::collection_key(meta, item)
+        .and_then(|ck| {
+            let view = engine.store.snapshot().ok()?;
+            Stats::read_raw(&*view, &ck).ok()
+        })
+        .map_or(0, |s| s.bytes.max(0));
+    // An estimate, as DynamoDB gives it: the whole gigabytes below and above the size.
+    let lower = (bytes as f64 / (1024.0 * 1024.0 * 1024.0)).floor();
     Some(ItemCollectionMetrics {
         item_collection_key: key,
-        size_estimate_range_gb: vec![0.0, 1.0],
+        size_estimate_range_gb: vec![lower, lower + 1.0],
     })
 }
 
@@ -186,7 +195,21 @@ pub(crate) fn apply_write(
         }
     }
     if old.is_some() || new.is_some() {
-        crate::index::on_write(tx, meta, key, old, new)?;
+        let lsi_bytes = crate::index::on_write(tx, meta, key, old, new)?;
+        if meta.has_lsi() {
+            let delta = new.map(item_size).unwrap_or(0) as i64 - old_size + lsi_bytes;
+            if let Some(ck) = new
+                .or(old)
+                .and_then(|i| crate::index::collection_key(meta, i))
+            {
+                let after = Stats::adjust_raw(tx, &ck, 0, delta)?;
+                if delta > 0 && after.bytes > crate::index::MAX_ITEM_COLLECTION_BYTES {
+                    return Err(TxError(ApiError::ItemCollectionSizeLimitExceeded(
+                        "Item collection size limit exceeded".into(),
+                    )));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -356,7 +379,8 @@ impl Engine {
             .encode_item_key(&item)
             .map_err(|e| item_key_error(e, &item))?;
         check_key_sizes(&meta.schema, &item)?;
-        let metrics = item_collection_metrics(&meta, &input.return_item_collection_metrics, &item);
+        let metrics =
+            item_collection_metrics(self, &meta, &input.return_item_collection_metrics, &item);
         let shared = Arc::new(item);
         let new = shared.clone();
         let return_old =
@@ -519,6 +543,7 @@ impl Engine {
                 input.return_consumed_capacity.as_deref(),
             ),
             item_collection_metrics: item_collection_metrics(
+                self,
                 &meta,
                 &input.return_item_collection_metrics,
                 &key_item,
@@ -672,7 +697,7 @@ impl Engine {
                 input.return_consumed_capacity.as_deref(),
             ),
             item_collection_metrics: w.new.as_ref().and_then(|n| {
-                item_collection_metrics(&meta, &input.return_item_collection_metrics, n)
+                item_collection_metrics(self, &meta, &input.return_item_collection_metrics, n)
             }),
         })
     }

@@ -441,9 +441,12 @@ impl Engine {
             *units.entry(p.meta.name.clone()).or_insert(0.0) += u;
             let basis = p.item.as_ref().unwrap_or(&p.key_item);
             if p.kind != Kind::Check {
-                if let Some(m) =
-                    item_collection_metrics(&p.meta, &input.return_item_collection_metrics, basis)
-                {
+                if let Some(m) = item_collection_metrics(
+                    self,
+                    &p.meta,
+                    &input.return_item_collection_metrics,
+                    basis,
+                ) {
                     metrics.entry(p.meta.name.clone()).or_default().push(m);
                 }
             }
