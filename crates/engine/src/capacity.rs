@@ -37,7 +37,42 @@ pub fn consumed(table: &str, units: f64, mode: Option<&str>) -> Option<ConsumedC
             read_capacity_units: None,
             write_capacity_units: None,
         }),
+        global_secondary_indexes: None,
+        local_secondary_indexes: None,
     })
+}
+
+/// ConsumedCapacity for a read of an index: with INDEXES, the units are the index's and
+/// the table's own share is zero, as DynamoDB reports it.
+pub fn consumed_index(
+    table: &str,
+    index: &str,
+    global: bool,
+    units: f64,
+    mode: Option<&str>,
+) -> Option<ConsumedCapacity> {
+    let mut c = consumed(table, units, mode)?;
+    if c.table.is_some() {
+        c.table = Some(Capacity {
+            capacity_units: 0.0,
+            read_capacity_units: None,
+            write_capacity_units: None,
+        });
+        let one = std::collections::HashMap::from([(
+            index.to_owned(),
+            Capacity {
+                capacity_units: units,
+                read_capacity_units: None,
+                write_capacity_units: None,
+            },
+        )]);
+        if global {
+            c.global_secondary_indexes = Some(one);
+        } else {
+            c.local_secondary_indexes = Some(one);
+        }
+    }
+    Some(c)
 }
 
 #[cfg(test)]

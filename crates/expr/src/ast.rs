@@ -144,23 +144,13 @@ impl Update {
         self.actions.iter().map(|a| a.path().clone()).collect()
     }
 
-    /// For each written path, what UPDATED_OLD / UPDATED_NEW return: the path cut before
-    /// its first list index (DynamoDB returns a whole list when one of its elements is
-    /// written).
+    /// For each written path, what UPDATED_OLD / UPDATED_NEW return: the path itself (list
+    /// elements come back as a list of just those elements, in index order, as AWS
+    /// answers; DynamoDB Local returns the whole list).
     pub fn returned_paths(&self) -> Vec<(Path, Path)> {
         self.actions
             .iter()
-            .map(|a| {
-                let steps = &a.path().0;
-                let cut = steps
-                    .iter()
-                    .position(|s| matches!(s, Step::Index(_)))
-                    .unwrap_or(steps.len());
-                (
-                    a.path().clone(),
-                    Path(steps.iter().take(cut).cloned().collect()),
-                )
-            })
+            .map(|a| (a.path().clone(), a.path().clone()))
             .collect()
     }
 }

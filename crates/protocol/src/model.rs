@@ -414,6 +414,10 @@ pub struct ConsumedCapacity {
     pub write_capacity_units: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<Capacity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<HashMap<String, Capacity>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<HashMap<String, Capacity>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

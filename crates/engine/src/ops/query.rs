@@ -733,11 +733,20 @@ impl Engine {
             count,
             scanned_count: scanned,
             last_evaluated_key: if stopped { last } else { None },
-            consumed_capacity: consumed(
-                &meta.name,
-                read_units(bytes, plan.consistent),
-                capacity_mode,
-            ),
+            consumed_capacity: match &plan.index {
+                Some(i) => crate::capacity::consumed_index(
+                    &meta.name,
+                    &i.name,
+                    i.global,
+                    read_units(bytes, plan.consistent),
+                    capacity_mode,
+                ),
+                None => consumed(
+                    &meta.name,
+                    read_units(bytes, plan.consistent),
+                    capacity_mode,
+                ),
+            },
         })
     }
 }
