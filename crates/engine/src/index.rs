@@ -159,6 +159,10 @@ impl IndexDef {
     /// index key attribute (the index is sparse). A key attribute of the wrong type or an
     /// empty one is refused with DynamoDB's message.
     pub fn entry_key(&self, table_key: &[u8], item: &Item) -> Result<Option<Vec<u8>>, ApiError> {
+        // Every key attribute present must have the right type, even if another is absent.
+        for a in self.hash.iter().chain(&self.range) {
+            self.check(a, item)?;
+        }
         let mut hash = Vec::with_capacity(self.hash.len());
         for a in &self.hash {
             match self.check(a, item)? {

@@ -147,9 +147,6 @@ pub fn key_condition_parts(cond: &Cond) -> Result<Vec<(String, RangeCond)>, Expr
             ));
         }
     }
-    if parts.len() > 2 {
-        return Err(err("Conditions can be of length 1 or 2 only"));
-    }
     Ok(parts)
 }
 
@@ -176,6 +173,9 @@ pub fn key_condition_for(
         )),
         (None, true) => err("Query key condition not supported"),
     };
+    if parts.len() > 2 {
+        return Err(err("Conditions can be of length 1 or 2 only"));
+    }
     if schema.range.is_none() && parts.len() > 1 {
         return Err(err("Query key condition not supported"));
     }
@@ -221,4 +221,106 @@ fn check_type(v: &AttributeValue, ty: ferrodyn_types::ScalarType) -> Result<(), 
             "One or more parameter values were invalid: Condition parameter type does not match schema type",
         ))
     }
+}
+
+/// A key condition on an index with several partition or sort attributes: every partition
+/// value, equalities on a left-to-right run of sort attributes, and an optional condition
+/// on the sort attribute after them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MultiKeyCondition {
+    pub hash: Vec<AttributeValue>,
+    pub range_eq: Vec<AttributeValue>,
+    pub last: Option<RangeCond>,
+}
+
+/// Match checked key-condition parts to a multi-attribute key, with DynamoDB's messages.
+pub fn key_condition_multi(
+    parts: Vec<(String, RangeCond)>,
+    hash: &[ferrodyn_types::KeyAttr],
+    range: &[ferrodyn_types::KeyAttr],
+) -> Result<MultiKeyCondition, ExprError> {
+    let total = hash.len() + range.len();
+    if parts.len() > total {
+        return Err(err(format!(
+            "The number of query conditions ({}) exceeds the number of key attributes defined in the schema ({total})",
+            parts.len()
+        )));
+    }
+    let find = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, c)| c);
+    let missing: Vec<&str> = hash
+        .iter()
+        .filter(|a| !matches!(find(&a.name), Some(RangeCond::Cmp(CmpOp::Eq, _))))
+        .map(|a| a.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(err(format!(
+            "HASH key attributes {} must have equality conditions specified in the query",
+            missing.join(", ")
+        )));
+    }
+    for (name, c) in &parts {
+        let Some(attr) = hash.iter().chain(range).find(|a| a.name == *name) else {
+            continue;
+        };
+        match c {
+            RangeCond::Cmp(_, v) | RangeCond::BeginsWith(v) => check_type(v, attr.ty)?,
+            RangeCond::Between(a, b) => {
+                check_type(a, attr.ty)?;
+                check_type(b, attr.ty)?;
+            }
+        }
+    }
+    if parts
+        .iter()
+        .any(|(n, _)| !hash.iter().chain(range).any(|a| a.name == *n))
+    {
+        let first_free = range
+            .iter()
+            .find(|a| find(&a.name).is_none())
+            .map_or("", |a| a.name.as_str());
+        return Err(err(format!(
+            "Query condition missed key schema element: {first_free}"
+        )));
+    }
+    let hash_values: Vec<AttributeValue> = hash
+        .iter()
+        .filter_map(|a| match find(&a.name) {
+            Some(RangeCond::Cmp(CmpOp::Eq, v)) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    let Some(last_pos) = range.iter().rposition(|a| find(&a.name).is_some()) else {
+        return Ok(MultiKeyCondition {
+            hash: hash_values,
+            range_eq: Vec::new(),
+            last: None,
+        });
+    };
+    let bad: Vec<&str> = range
+        .iter()
+        .take(last_pos)
+        .filter(|a| !matches!(find(&a.name), Some(RangeCond::Cmp(CmpOp::Eq, _))))
+        .map(|a| a.name.as_str())
+        .collect();
+    if !bad.is_empty() {
+        return Err(err(format!(
+            "RANGE key attributes {} must have equality conditions specified in the query because a condition is present on key attribute {}",
+            bad.join(", "),
+            range.get(last_pos).map_or("", |a| a.name.as_str())
+        )));
+    }
+    let range_eq = range
+        .iter()
+        .take(last_pos)
+        .filter_map(|a| match find(&a.name) {
+            Some(RangeCond::Cmp(CmpOp::Eq, v)) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    let last = range.get(last_pos).and_then(|a| find(&a.name)).cloned();
+    Ok(MultiKeyCondition {
+        hash: hash_values,
+        range_eq,
+        last,
+    })
 }

@@ -265,7 +265,7 @@ pub fn key_conditions_static(entries: &[(&str, Legacy<'_>)]) -> Result<(), ExprE
     for (name, e) in entries {
         comparison(name, e.op.unwrap_or("EQ"), e.list.unwrap_or_default())?;
     }
-    if entries.is_empty() || entries.len() > 2 {
+    if entries.is_empty() || entries.len() > 8 {
         return Err(ExprError("Conditions can be of length 1 or 2 only".into()));
     }
     Ok(())
@@ -278,6 +278,9 @@ pub fn key_conditions(
     schema: &KeySchema,
 ) -> Result<KeyCondition, ExprError> {
     key_conditions_static(entries)?;
+    if entries.len() > 2 {
+        return Err(ExprError("Conditions can be of length 1 or 2 only".into()));
+    }
     let missed =
         |name: &str| ExprError(format!("Query condition missed key schema element: {name}"));
     if !entries.iter().any(|(n, _)| *n == schema.hash.name) {

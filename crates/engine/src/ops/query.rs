@@ -13,7 +13,9 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use ferrodyn_expr::eval::{eval, project};
-use ferrodyn_expr::keycond::{key_condition_for, key_condition_parts, KeyCondition, RangeCond};
+use ferrodyn_expr::keycond::{
+    key_condition_for, key_condition_multi, key_condition_parts, KeyCondition, RangeCond,
+};
 use ferrodyn_expr::{legacy, CmpOp, Cond, ExprKind, Path};
 use ferrodyn_protocol::model::{QueryInput, QueryOutput, ScanInput};
 use ferrodyn_protocol::{ApiError, Violations};
@@ -135,11 +137,6 @@ fn resolve_index(meta: &TableMeta, name: &str, consistent: bool) -> Result<Index
         return Err(ApiError::validation(
             "Consistent reads are not supported on global secondary indexes",
         ));
-    }
-    if idx.hash.len() > 1 || idx.range.len() > 1 {
-        return Err(ApiError::validation(format!(
-            "Reading index {name} with several partition or sort attributes is not supported by this version of Ferrodyn"
-        )));
     }
     Ok(idx)
 }
@@ -404,22 +401,93 @@ impl Engine {
             )?),
             None => None,
         };
+        let multi = index
+            .as_ref()
+            .is_some_and(|i| i.hash.len() > 1 || i.range.len() > 1);
         let schema = match &index {
             Some(i) => i.key_schema().ok_or_else(|| {
                 ApiError::InternalServerError("index without a key schema".into())
             })?,
             None => meta.schema.clone(),
         };
-        let kc = match (&key_cond, &input.key_conditions) {
-            (Some(parts), _) => key_condition_for(parts.clone(), &schema).map_err(expr_error)?,
-            (None, Some(map)) => {
-                legacy::key_conditions(&legacy_entries(map), &schema).map_err(expr_error)?
+        // The partition (and leading sort) values, the sort-key condition for the range
+        // scan, and the same as a condition checked on every item read.
+        let (prefix, kc, key_filter, hash_pairs) = match (&index, multi) {
+            (Some(idx), true) => {
+                let parts = match (&key_cond, &input.key_conditions) {
+                    (Some(parts), _) => parts.clone(),
+                    (None, Some(map)) => legacy_key_parts(map)?,
+                    (None, None) => {
+                        return Err(ApiError::validation(
+                            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+                        ))
+                    }
+                };
+                let mk = key_condition_multi(parts, &idx.hash, &idx.range).map_err(expr_error)?;
+                let refs: Vec<&AttributeValue> = mk.hash.iter().collect();
+                let mut prefix = idx.partition_prefix(&refs);
+                for v in &mk.range_eq {
+                    encode_part(v, &mut prefix);
+                }
+                let mut conds: Vec<Cond> = idx
+                    .range
+                    .iter()
+                    .zip(&mk.range_eq)
+                    .map(|(a, v)| {
+                        Cond::Cmp(
+                            CmpOp::Eq,
+                            ferrodyn_expr::Operand::Path(Path::attr(a.name.as_str())),
+                            ferrodyn_expr::Operand::Value(v.clone()),
+                        )
+                    })
+                    .collect();
+                let kc = KeyCondition {
+                    hash: AttributeValue::Null,
+                    range: mk.last.clone(),
+                };
+                if let Some(a) = idx.range.get(mk.range_eq.len()) {
+                    let s = KeySchema {
+                        hash: a.clone(),
+                        range: Some(a.clone()),
+                    };
+                    conds.extend(range_filter(&s, &kc));
+                }
+                let key_filter = conds
+                    .into_iter()
+                    .reduce(|a, b| Cond::And(Box::new(a), Box::new(b)));
+                let pairs: Vec<(String, AttributeValue)> = idx
+                    .hash
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .zip(mk.hash)
+                    .collect();
+                (prefix, kc, key_filter, pairs)
             }
-            (None, None) => {
-                return Err(ApiError::validation(
-                    "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-                ))
+            _ => {
+                let kc = match (&key_cond, &input.key_conditions) {
+                    (Some(parts), _) => {
+                        key_condition_for(parts.clone(), &schema).map_err(expr_error)?
+                    }
+                    (None, Some(map)) => legacy::key_conditions(&legacy_entries(map), &schema)
+                        .map_err(expr_error)?,
+                    (None, None) => {
+                        return Err(ApiError::validation(
+                            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+                        ))
+                    }
+                };
+                let prefix = match &index {
+                    Some(i) => i.partition_prefix(&[&kc.hash]),
+                    None => meta.schema.partition_prefix(&kc.hash),
+                };
+                let key_filter = range_filter(&schema, &kc);
+                let pairs = vec![(schema.hash.name.clone(), kc.hash.clone())];
+                (prefix, kc, key_filter, pairs)
             }
+        };
+        let key_names: Vec<String> = match &index {
+            Some(i) => i.key_names().map(str::to_owned).collect(),
+            None => meta.schema.names().map(str::to_owned).collect(),
         };
         if let Some(f) = &filter {
             let param = if input.query_filter.is_some() {
@@ -427,25 +495,20 @@ impl Engine {
             } else {
                 "Filter Expression"
             };
-            check_filter_keys(f, &schema, param)?;
+            check_filter_keys(f, &key_names, param)?;
         }
         check_read_paths(&meta, &filter, &projection)?;
         let reverse = input.scan_index_forward == Some(false);
-        let prefix = match &index {
-            Some(i) => i.partition_prefix(&[&kc.hash]),
-            None => meta.schema.partition_prefix(&kc.hash),
-        };
         let (mut start, mut end) = query_bounds(prefix, &kc);
-        let key_filter = range_filter(&schema, &kc);
         if let Some(esk) = &input.exclusive_start_key {
             let k = match &index {
                 Some(i) => index_start_key(&meta, i, esk)?,
                 None => start_key(&meta, esk)?,
             };
             let empty = Item::new();
-            let in_partition = esk
-                .get(&schema.hash.name)
-                .is_some_and(|h| ferrodyn_expr::eval::equal(h, &kc.hash));
+            let in_partition = hash_pairs
+                .iter()
+                .all(|(n, v)| esk.get(n).is_some_and(|h| ferrodyn_expr::eval::equal(h, v)));
             let in_range = key_filter
                 .as_ref()
                 .is_none_or(|c| eval(c, esk) || eval(c, &empty));
@@ -786,6 +849,34 @@ fn segment_bounds(s: i64, t: i64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     (start, end)
 }
 
+/// Legacy KeyConditions as key-condition parts (for multi-attribute index keys).
+fn legacy_key_parts(
+    map: &ferrodyn_protocol::model::Legacy,
+) -> Result<Vec<(String, RangeCond)>, ApiError> {
+    let mut conds = Vec::new();
+    for (name, e) in legacy_entries(map) {
+        let op = e.op.unwrap_or("EQ");
+        if !matches!(
+            op,
+            "EQ" | "LE" | "LT" | "GE" | "GT" | "BEGINS_WITH" | "BETWEEN"
+        ) {
+            return Err(ApiError::validation(
+                "Attempted conditional constraint is not an indexable operation",
+            ));
+        }
+        conds.push(legacy::comparison(name, op, e.list.unwrap_or_default()).map_err(expr_error)?);
+    }
+    let Some(c) = conds
+        .into_iter()
+        .reduce(|a, b| Cond::And(Box::new(a), Box::new(b)))
+    else {
+        return Err(ApiError::validation(
+            "Conditions can be of length 1 or 2 only",
+        ));
+    };
+    key_condition_parts(&c).map_err(expr_error)
+}
+
 /// Filters and projections may not look inside key attributes.
 fn check_read_paths(
     meta: &TableMeta,
@@ -801,11 +892,11 @@ fn check_read_paths(
 }
 
 /// A filter may not name key attributes in a Query.
-fn check_filter_keys(filter: &Cond, schema: &KeySchema, param: &str) -> Result<(), ApiError> {
+fn check_filter_keys(filter: &Cond, keys: &[String], param: &str) -> Result<(), ApiError> {
     let mut names = Vec::new();
     collect_roots(filter, &mut names);
     for n in names {
-        if schema.is_key(&n) {
+        if keys.contains(&n) {
             return Err(ApiError::validation(format!(
                 "{param} can only contain non-primary key attributes: Primary key attribute: {n}"
             )));

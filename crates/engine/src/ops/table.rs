@@ -36,7 +36,12 @@ fn show_key_schema(ks: &[KeySchemaElement]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-fn check_key_schema(v: &mut Violations, ks: &Option<Vec<KeySchemaElement>>, path: &str) {
+fn check_key_schema(
+    v: &mut Violations,
+    ks: &Option<Vec<KeySchemaElement>>,
+    path: &str,
+    max: usize,
+) {
     match ks {
         None => v.not_null(ks, path),
         Some(ks) => {
@@ -46,11 +51,11 @@ fn check_key_schema(v: &mut Violations, ks: &Option<Vec<KeySchemaElement>>, path
                     path,
                     "Member must have length greater than or equal to 1",
                 );
-            } else if ks.len() > 2 {
+            } else if ks.len() > max {
                 v.add(
                     Some(&show_key_schema(ks)),
                     path,
-                    "Member must have length less than or equal to 2",
+                    &format!("Member must have length less than or equal to {max}"),
                 );
             }
             for (i, k) in ks.iter().enumerate() {
@@ -165,6 +170,76 @@ fn resolve_schema(
     })
 }
 
+/// A GSI key schema: up to four HASH then up to four RANGE attributes (multi-attribute
+/// keys), each defined, none twice; one of each is the classic form.
+fn resolve_gsi_schema(
+    ks: &[KeySchemaElement],
+    defs: &[AttributeDefinition],
+    used: &mut HashSet<String>,
+) -> Result<(), ApiError> {
+    if ks.len() <= 2
+        && ks
+            .get(1)
+            .is_none_or(|k| k.key_type.as_deref() == Some("RANGE"))
+    {
+        resolve_schema(ks, defs, used, true)?;
+        return Ok(());
+    }
+    if ks.first().and_then(|k| k.key_type.as_deref()) != Some("HASH") {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    let kinds: Vec<&str> = ks
+        .iter()
+        .map(|k| k.key_type.as_deref().unwrap_or(""))
+        .collect();
+    for kind in ["HASH", "RANGE"] {
+        if kinds.iter().filter(|k| **k == kind).count() > 4 {
+            return Err(invalid(format!(
+                "The KeySchema exceeds the maximum allowed number of {kind} key attributes"
+            )));
+        }
+    }
+    if kinds.windows(2).any(|w| w == ["RANGE", "HASH"]) {
+        return Err(invalid(
+            "All HASH key attributes must precede RANGE key attributes in the KeySchema",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for k in ks {
+        if !seen.insert(k.attribute_name.clone().unwrap_or_default()) {
+            return Err(ApiError::validation(
+                "The KeySchema contains multiple key attributes with the same name",
+            ));
+        }
+    }
+    let missing: Vec<String> = ks
+        .iter()
+        .filter_map(|k| k.attribute_name.clone())
+        .filter(|n| {
+            !defs
+                .iter()
+                .any(|d| d.attribute_name.as_deref() == Some(n.as_str()))
+        })
+        .collect();
+    if !missing.is_empty() {
+        let defined: Vec<String> = defs
+            .iter()
+            .filter_map(|d| d.attribute_name.clone())
+            .collect();
+        return Err(invalid(format!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+            missing.join(", "),
+            defined.join(", ")
+        )));
+    }
+    for k in ks {
+        used.insert(k.attribute_name.clone().unwrap_or_default());
+    }
+    Ok(())
+}
+
 fn check_projection(p: &Option<Projection>, index: &str) -> Result<Projection, ApiError> {
     let p = p
         .clone()
@@ -255,7 +330,7 @@ impl Engine {
         let mut v = Violations::new();
         v.new_name(&name, "tableName", 255);
         v.enumeration(input.billing_mode.as_deref(), "billingMode", BILLING_MODES);
-        check_key_schema(&mut v, &input.key_schema, "keySchema");
+        check_key_schema(&mut v, &input.key_schema, "keySchema", 2);
         match &input.attribute_definitions {
             None => v.not_null(&input.attribute_definitions, "attributeDefinitions"),
             Some(defs) => {
@@ -289,7 +364,7 @@ impl Engine {
             if let Some(n) = &g.index_name {
                 v.new_name(n, &format!("{p}.indexName"), 255);
             }
-            check_key_schema(&mut v, &g.key_schema, &format!("{p}.keySchema"));
+            check_key_schema(&mut v, &g.key_schema, &format!("{p}.keySchema"), 8);
             if let Some(pr) = &g.projection {
                 v.enumeration(
                     pr.projection_type.as_deref(),
@@ -308,7 +383,7 @@ impl Engine {
             if let Some(n) = &l.index_name {
                 v.new_name(n, &format!("{p}.indexName"), 255);
             }
-            check_key_schema(&mut v, &l.key_schema, &format!("{p}.keySchema"));
+            check_key_schema(&mut v, &l.key_schema, &format!("{p}.keySchema"), 2);
             if let Some(pr) = &l.projection {
                 v.enumeration(
                     pr.projection_type.as_deref(),
@@ -408,7 +483,7 @@ impl Engine {
                     return Err(invalid(format!("Duplicate index name: {iname}")));
                 }
                 let ks = g.key_schema.clone().unwrap_or_default();
-                resolve_schema(&ks, &defs, &mut used, true)?;
+                resolve_gsi_schema(&ks, &defs, &mut used)?;
                 let projection = check_projection(&g.projection, &iname)?;
                 let (r, w) = match (&g.provisioned_throughput, provisioned) {
                     (Some(t), true) => (t.read_capacity_units.unwrap_or(0), t.write_capacity_units.unwrap_or(0)),
@@ -933,7 +1008,7 @@ fn gsi_updates(
                 }
                 let ks = g.key_schema.clone().unwrap_or_default();
                 let mut used = HashSet::new();
-                resolve_schema(&ks, &defs, &mut used, true)?;
+                resolve_gsi_schema(&ks, &defs, &mut used)?;
                 let projection = check_projection(&g.projection, &iname)?;
                 let (r, w) = match (&g.provisioned_throughput, provisioned) {
                     (Some(t), true) => (

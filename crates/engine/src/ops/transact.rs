@@ -404,6 +404,19 @@ impl Engine {
                             Some(item)
                         }
                     };
+                    // An index key of the wrong type cancels the transaction.
+                    if let Some(n) = &new {
+                        if let Some(e) = p
+                            .meta
+                            .indexes()
+                            .iter()
+                            .find_map(|i| i.entry_key(&p.key, n).err())
+                        {
+                            reasons.push(validation_error(e.to_string()));
+                            writes.push(None);
+                            continue;
+                        }
+                    }
                     reasons.push(CancellationReason::none());
                     writes.push(Some((old, new)));
                 }
