@@ -27,6 +27,9 @@ pub struct TableMeta {
     pub tags: Vec<Tag>,
     /// When the last UpdateTable happened (for the UPDATING transient status).
     pub updated_at: Option<f64>,
+    /// Time to Live: the attribute holding each item's expiry (epoch seconds), if enabled.
+    #[serde(default)]
+    pub ttl: Option<String>,
 }
 
 impl TableMeta {

@@ -19,3 +19,25 @@ impl Clock for SystemClock {
             .unwrap_or(0.0)
     }
 }
+
+/// A clock that stands still until moved (tests).
+#[derive(Default)]
+pub struct ManualClock(std::sync::Mutex<f64>);
+
+impl ManualClock {
+    pub fn new(now: f64) -> Self {
+        ManualClock(std::sync::Mutex::new(now))
+    }
+
+    pub fn set(&self, now: f64) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = now;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> f64 {
+        self.0.lock().map(|t| *t).unwrap_or(0.0)
+    }
+}

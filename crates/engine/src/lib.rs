@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod clock;
 pub mod index;
 pub mod ops;
+pub mod ttl;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -26,7 +27,7 @@ use ferrodyn_protocol::ApiError;
 use ferrodyn_storage::{Backend, Durability, StorageError, Store};
 
 pub use catalog::TableMeta;
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 
 /// Version of the on-disk key and item encoding this engine writes.
 pub const KEY_ENCODING_VERSION: u32 = 1;
@@ -44,6 +45,8 @@ pub struct EngineConfig {
     /// If set, tables stay CREATING / UPDATING this long (DynamoDB Local's
     /// `-delayTransientStatuses`).
     pub transient_delay: Option<Duration>,
+    /// How often the Time to Live sweeper looks for expired items.
+    pub ttl_sweep_interval: Duration,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +55,7 @@ impl Default for EngineConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             transient_delay: None,
+            ttl_sweep_interval: Duration::from_secs(30),
         }
     }
 }
@@ -111,10 +115,13 @@ impl Engine {
             .flat_map(|t| {
                 std::iter::once(t.keyspace.clone())
                     .chain(t.indexes().into_iter().map(|i| i.keyspace))
+                    .chain(t.ttl.as_ref().map(|_| ttl::keyspace_of(&t.keyspace)))
             })
             .collect();
         for ks in backend.keyspaces()? {
-            if (ks.starts_with("t.") || ks.starts_with("i.")) && !live.contains(&ks) {
+            if (ks.starts_with("t.") || ks.starts_with("i.") || ks.starts_with("e."))
+                && !live.contains(&ks)
+            {
                 tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");
                 backend.drop_keyspace(&ks)?;
             }
@@ -150,6 +157,22 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
+        // The Time to Live sweeper; it stops when the engine is dropped.
+        let weak = Arc::downgrade(&engine);
+        let every = engine.config.ttl_sweep_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(e) = weak.upgrade() else {
+                    break;
+                };
+                if let Err(err) = e.sweep_expired().await {
+                    tracing::warn!(error = %err, "TTL sweep failed");
+                }
+            }
+        });
         for (table, index) in pending {
             let e = engine.clone();
             tokio::spawn(async move {

@@ -66,6 +66,9 @@ struct Cli {
     /// Block cache of the embedded storage, in MiB
     #[arg(long, default_value_t = 64)]
     cache_mb: u64,
+    /// Seconds between Time to Live sweeps (expired items are deleted within this period)
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    ttl_sweep_interval: f64,
 }
 
 /// Rewrite DynamoDB Local's single-dash flags into ours, so scripts that start DynamoDB
@@ -145,6 +148,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         region: cli.region,
         account_id: cli.account_id,
         transient_delay,
+        ttl_sweep_interval: Duration::from_secs_f64(cli.ttl_sweep_interval.clamp(0.01, 86_400.0)),
     };
     let engine = Engine::open(backend, durability, config, Arc::new(SystemClock))
         .map_err(|e| format!("cannot open storage: {e}"))?;

@@ -672,6 +672,44 @@ pub struct TransactGetItemsOutput {
     pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
 }
 
+// ----------------------------------------------------------------------------- time to live
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TimeToLiveSpecification {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateTimeToLiveInput {
+    pub table_name: Option<String>,
+    pub time_to_live_specification: Option<TimeToLiveSpecification>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTimeToLiveOutput {
+    pub time_to_live_specification: TimeToLiveSpecification,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveDescription {
+    pub time_to_live_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeTimeToLiveOutput {
+    pub time_to_live_description: TimeToLiveDescription,
+}
+
 // ----------------------------------------------------------------------------- tags
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -34,6 +34,8 @@ pub async fn dispatch(
         BatchWriteItem => json(engine.batch_write_item(decode(body)?).await),
         TransactWriteItems => json(engine.transact_write_items(decode(body)?).await),
         TransactGetItems => json(engine.transact_get_items(decode(body)?).await),
+        UpdateTimeToLive => json(engine.update_time_to_live(decode(body)?).await),
+        DescribeTimeToLive => json(engine.describe_time_to_live(decode(body)?).await),
         TagResource => json(engine.tag_resource(decode(body)?).await),
         UntagResource => json(engine.untag_resource(decode(body)?).await),
         ListTagsOfResource => json(engine.list_tags_of_resource(decode(body)?).await),
@@ -47,7 +49,6 @@ pub async fn dispatch(
         | DescribeContinuousBackups
         | DescribeExport
         | DescribeImport
-        | DescribeTimeToLive
         | ExecuteStatement
         | ExecuteTransaction
         | ExportTableToPointInTime
@@ -58,7 +59,6 @@ pub async fn dispatch(
         | RestoreTableFromBackup
         | RestoreTableToPointInTime
         | UpdateContinuousBackups
-        | UpdateTimeToLive
         | DescribeStream
         | GetRecords
         | GetShardIterator

@@ -592,6 +592,7 @@ impl Engine {
             desc,
             tags: input.tags.clone().unwrap_or_default(),
             updated_at: None,
+            ttl: None,
         };
 
         // 3. Commit: the keyspace first (a crash before the catalog entry leaves an orphan
@@ -958,6 +959,12 @@ impl Engine {
         for idx in meta.indexes() {
             if let Err(e) = self.store.backend().drop_keyspace(&idx.keyspace) {
                 tracing::warn!(error = %e, keyspace = %idx.keyspace, "could not drop index keyspace");
+            }
+        }
+        if meta.ttl.is_some() {
+            let ks = crate::ttl::keyspace_of(&meta.keyspace);
+            if let Err(e) = self.store.backend().drop_keyspace(&ks) {
+                tracing::warn!(error = %e, keyspace = %ks, "could not drop expiry keyspace");
             }
         }
         Ok(TableDescriptionOutput {

@@ -1,0 +1,125 @@
+//! Time to Live with an injected clock: no sleeping.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use ferrodyn_engine::{Engine, EngineConfig, ManualClock};
+use ferrodyn_protocol::model::*;
+use ferrodyn_protocol::{decode, ApiError};
+use ferrodyn_storage::memory::MemoryBackend;
+use ferrodyn_storage::Durability;
+use serde_json::json;
+
+fn req<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
+    decode(&serde_json::to_vec(&v).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn expired_items_are_swept_through_the_expiry_index() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let e = Engine::open(
+        Arc::new(MemoryBackend::new()),
+        Durability::Fsync,
+        EngineConfig::default(),
+        clock.clone(),
+    )
+    .unwrap();
+    e.create_table(req(json!({
+        "TableName": "sessions",
+        "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
+        "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"u","AttributeType":"S"}],
+        "GlobalSecondaryIndexes": [{"IndexName":"byuser","KeySchema":[{"AttributeName":"u","KeyType":"HASH"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}],
+        "BillingMode": "PAY_PER_REQUEST"
+    })))
+    .await
+    .unwrap();
+    let put = |pk: &str, exp: serde_json::Value| {
+        req::<PutItemInput>(
+            json!({"TableName":"sessions","Item":{"pk":{"S":pk},"u":{"S":"x"},"exp":exp}}),
+        )
+    };
+    // Written before TTL is enabled: indexed when it is.
+    e.put_item(put("early", json!({"N":"1800000100"})))
+        .await
+        .unwrap();
+    let d: DescribeTimeToLiveOutput = e
+        .describe_time_to_live(req(json!({"TableName":"sessions"})))
+        .await
+        .unwrap();
+    assert_eq!(d.time_to_live_description.time_to_live_status, "DISABLED");
+    e.update_time_to_live(req(json!({"TableName":"sessions","TimeToLiveSpecification":{"Enabled":true,"AttributeName":"exp"}})))
+        .await
+        .unwrap();
+    match e
+        .update_time_to_live(req(json!({"TableName":"sessions","TimeToLiveSpecification":{"Enabled":true,"AttributeName":"exp"}})))
+        .await
+    {
+        Err(ApiError::Validation(m)) => assert_eq!(m, "TimeToLive is already enabled"),
+        other => panic!("{other:?}"),
+    }
+    e.put_item(put("soon", json!({"N":"1800000050.5"})))
+        .await
+        .unwrap();
+    e.put_item(put("later", json!({"N":"1900000000"})))
+        .await
+        .unwrap();
+    e.put_item(put("text", json!({"S":"1700000000"})))
+        .await
+        .unwrap();
+    e.put_item(put("ancient", json!({"N":"1000000000"})))
+        .await
+        .unwrap();
+    e.put_item(put("moved", json!({"N":"1800000010"})))
+        .await
+        .unwrap();
+    // Rewritten with a later expiry: the old entry must not delete it.
+    e.put_item(put("moved", json!({"N":"1950000000"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.sweep_expired().await.unwrap(),
+        0,
+        "nothing has expired yet"
+    );
+    clock.set(1_800_000_200.0);
+    // Expired but not yet swept: still readable, as in DynamoDB.
+    let got = e
+        .get_item(req(
+            json!({"TableName":"sessions","Key":{"pk":{"S":"soon"}}}),
+        ))
+        .await
+        .unwrap();
+    assert!(got.item.is_some());
+    assert_eq!(e.sweep_expired().await.unwrap(), 2);
+    let left: QueryOutput = e.scan(req(json!({"TableName":"sessions"}))).await.unwrap();
+    let mut pks: Vec<String> = serde_json::to_value(&left).unwrap()["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["pk"]["S"].as_str().unwrap().to_owned())
+        .collect();
+    pks.sort();
+    assert_eq!(pks, ["ancient", "later", "moved", "text"]);
+    // The index lost the deleted items too.
+    let idx: QueryOutput = e
+        .scan(req(
+            json!({"TableName":"sessions","IndexName":"byuser","Select":"COUNT"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(idx.count, 4);
+    let d: DescribeTimeToLiveOutput = e
+        .describe_time_to_live(req(json!({"TableName":"sessions"})))
+        .await
+        .unwrap();
+    assert_eq!(d.time_to_live_description.time_to_live_status, "ENABLED");
+    assert_eq!(
+        d.time_to_live_description.attribute_name.as_deref(),
+        Some("exp")
+    );
+}
