@@ -19,10 +19,8 @@ messages are AWS DynamoDB's (checked against DynamoDB Local). GSIs are eventuall
 on AWS; the tests read them straight after writing, which single-node servers (DynamoDB
 Local, Ferrodyn) guarantee.
 
-Reading the stream (ListStreams/DescribeStream/GetShardIterator/GetRecords through the
-``dynamodbstreams`` client) is not implemented in Ferrodyn yet (issue 5): those tests are
-strict xfails. The table-level stream settings (StreamSpecification, LatestStreamArn) are
-implemented and tested normally.
+The stream is read through the ``dynamodbstreams`` client (ListStreams, DescribeStream,
+GetShardIterator, GetRecords) and fed to the lab's own Lambda-style handler.
 """
 
 from __future__ import annotations
@@ -41,7 +39,7 @@ from botocore.exceptions import ClientError
 
 from conftest import ACCESS_KEY, REGION, SECRET_KEY, _delete_quietly, error_of, wait_active
 
-STREAMS_XFAIL = pytest.mark.xfail(strict=True, reason="issue 5: streams (not yet implemented)")
+
 
 # --------------------------------------------------------------------------------------------
 # fixtures and helpers
@@ -993,7 +991,6 @@ def parse_handler_output(out: str) -> list[tuple[str, dict | str]]:
     return lines
 
 
-@STREAMS_XFAIL
 def test_list_and_describe_orders_stream(client, streams, make_orders):
     name = make_orders(stream=True)
     arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
@@ -1011,7 +1008,6 @@ def test_list_and_describe_orders_stream(client, streams, make_orders):
                for s in desc["Shards"])
 
 
-@STREAMS_XFAIL
 def test_stream_records_feed_seed_lambda_handler(client, resource, streams, make_orders,
                                                  capsys):
     name = make_orders(stream=True)
@@ -1049,7 +1045,6 @@ def test_stream_records_feed_seed_lambda_handler(client, resource, streams, make
     ]
 
 
-@STREAMS_XFAIL
 def test_stream_records_of_seed_transaction(client, streams, make_orders):
     name = make_orders(stream=True)
     arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]

@@ -1249,7 +1249,6 @@ def test_transaction_put_and_conditional_update(client, make_table):
                            ConsistentRead=True)["Item"]["Balance"] == N(50)
 
 
-@pytest.mark.xfail(strict=True, reason="issues 4 and 5: indexes, streams, TTL (not yet implemented)")
 def test_table_with_indexes_stream_and_ttl(client, resource):
     # seed: create_table_with_indexes(..., stream_enabled=True, ttl_attribute='ExpirationTime')
     # make_table builds AttributeDefinitions from the key only, so create this one directly

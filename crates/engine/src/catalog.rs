@@ -30,6 +30,9 @@ pub struct TableMeta {
     /// Time to Live: the attribute holding each item's expiry (epoch seconds), if enabled.
     #[serde(default)]
     pub ttl: Option<String>,
+    /// Every stream the table has had that is still retained, oldest first.
+    #[serde(default)]
+    pub streams: Vec<crate::streams::StreamInfo>,
 }
 
 impl TableMeta {

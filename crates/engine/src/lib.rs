@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod clock;
 pub mod index;
 pub mod ops;
+pub mod streams;
 pub mod ttl;
 
 use std::collections::HashMap;
@@ -116,10 +117,14 @@ impl Engine {
                 std::iter::once(t.keyspace.clone())
                     .chain(t.indexes().into_iter().map(|i| i.keyspace))
                     .chain(t.ttl.as_ref().map(|_| ttl::keyspace_of(&t.keyspace)))
+                    .chain((!t.streams.is_empty()).then(|| streams::keyspace_of(&t.keyspace)))
             })
             .collect();
         for ks in backend.keyspaces()? {
-            if (ks.starts_with("t.") || ks.starts_with("i.") || ks.starts_with("e."))
+            if (ks.starts_with("t.")
+                || ks.starts_with("i.")
+                || ks.starts_with("e.")
+                || ks.starts_with("s."))
                 && !live.contains(&ks)
             {
                 tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");

@@ -110,7 +110,7 @@ impl Engine {
             }
             (Some(cur), false) if *cur != attr => {
                 return Err(ApiError::validation(format!(
-                    "TimeToLive is enabled on a different attribute name: {cur}"
+                    "TimeToLive is active on a different AttributeName: current AttributeName is {cur}"
                 )));
             }
             _ => {}
@@ -237,6 +237,7 @@ impl Engine {
             };
             for key in due {
                 let m = meta.clone();
+                let region = self.config.region.clone();
                 let done = self
                     .store
                     .transact(move |tx| {
@@ -250,7 +251,12 @@ impl Engine {
                         if exp >= now || now - exp > MAX_TTL_AGE_SECONDS {
                             return Ok(false);
                         }
-                        crate::ops::item::apply_write(tx, &m, &key, Some(&item), None)?;
+                        let ctx = crate::streams::WriteCtx {
+                            now,
+                            region: &region,
+                            by_ttl: true,
+                        };
+                        crate::ops::item::apply_write(tx, &m, &key, Some(&item), None, ctx)?;
                         Ok::<bool, TxError>(true)
                     })
                     .await

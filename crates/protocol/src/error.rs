@@ -33,6 +33,10 @@ pub enum ApiError {
     #[error("{0}")]
     ItemCollectionSizeLimitExceeded(String),
     #[error("{0}")]
+    ExpiredIterator(String),
+    #[error("{0}")]
+    TrimmedDataAccess(String),
+    #[error("{0}")]
     TransactionInProgress(String),
     #[error("{0}")]
     IdempotentParameterMismatch(String),
@@ -71,6 +75,12 @@ impl ApiError {
             }
             ApiError::TransactionConflict(_) => {
                 "com.amazonaws.dynamodb.v20120810#TransactionConflictException"
+            }
+            ApiError::ExpiredIterator(_) => {
+                "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException"
+            }
+            ApiError::TrimmedDataAccess(_) => {
+                "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException"
             }
             ApiError::ItemCollectionSizeLimitExceeded(_) => {
                 "com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException"

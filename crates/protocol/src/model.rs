@@ -672,6 +672,109 @@ pub struct TransactGetItemsOutput {
     pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
 }
 
+// ----------------------------------------------------------------------------- streams
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListStreamsInput {
+    pub table_name: Option<String>,
+    pub limit: Option<i64>,
+    pub exclusive_start_stream_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSummary {
+    pub stream_arn: String,
+    pub table_name: String,
+    pub stream_label: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListStreamsOutput {
+    pub streams: Vec<StreamSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_stream_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeStreamInput {
+    pub stream_arn: Option<String>,
+    pub limit: Option<i64>,
+    pub exclusive_start_shard_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SequenceNumberRange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starting_sequence_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ending_sequence_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Shard {
+    pub shard_id: String,
+    pub sequence_number_range: SequenceNumberRange,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_shard_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamDescription {
+    pub stream_arn: String,
+    pub stream_label: String,
+    pub stream_status: String,
+    pub stream_view_type: String,
+    pub creation_request_date_time: f64,
+    pub table_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub shards: Vec<Shard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_shard_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStreamOutput {
+    pub stream_description: StreamDescription,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetShardIteratorInput {
+    pub stream_arn: Option<String>,
+    pub shard_id: Option<String>,
+    pub shard_iterator_type: Option<String>,
+    pub sequence_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetShardIteratorOutput {
+    pub shard_iterator: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetRecordsInput {
+    pub shard_iterator: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetRecordsOutput {
+    pub records: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_shard_iterator: Option<String>,
+}
+
 // ----------------------------------------------------------------------------- time to live
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,6 +35,10 @@ pub async fn dispatch(
         TransactWriteItems => json(engine.transact_write_items(decode(body)?).await),
         TransactGetItems => json(engine.transact_get_items(decode(body)?).await),
         UpdateTimeToLive => json(engine.update_time_to_live(decode(body)?).await),
+        ListStreams => json(engine.list_streams(decode(body)?).await),
+        DescribeStream => json(engine.describe_stream(decode(body)?).await),
+        GetShardIterator => json(engine.get_shard_iterator(decode(body)?).await),
+        GetRecords => json(engine.get_records(decode(body)?).await),
         DescribeTimeToLive => json(engine.describe_time_to_live(decode(body)?).await),
         TagResource => json(engine.tag_resource(decode(body)?).await),
         UntagResource => json(engine.untag_resource(decode(body)?).await),
@@ -59,10 +63,6 @@ pub async fn dispatch(
         | RestoreTableFromBackup
         | RestoreTableToPointInTime
         | UpdateContinuousBackups
-        | DescribeStream
-        | GetRecords
-        | GetShardIterator
-        | ListStreams
         | GetResourcePolicy
         | PutResourcePolicy
         | DeleteResourcePolicy => Err(ApiError::UnknownOperation),

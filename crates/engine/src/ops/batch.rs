@@ -280,13 +280,20 @@ impl Engine {
             .iter()
             .map(|(m, k, n, _)| (m.clone(), k.clone(), n.clone()))
             .collect();
+        let region = self.config.region.clone();
+        let now = self.clock.now();
         let sizes: Vec<usize> = self
             .store
             .transact(move |tx| {
+                let ctx = crate::streams::WriteCtx {
+                    now,
+                    region: &region,
+                    by_ttl: false,
+                };
                 let mut sizes = Vec::with_capacity(jobs.len());
                 for (meta, key, new) in &jobs {
                     let old = read_item(tx, &meta.keyspace, key)?;
-                    apply_write(tx, meta, key, old.as_ref(), new.as_ref())?;
+                    apply_write(tx, meta, key, old.as_ref(), new.as_ref(), ctx)?;
                     let old_size = old.as_ref().map(item_size).unwrap_or(0);
                     sizes.push(old_size.max(new.as_ref().map(item_size).unwrap_or(0)));
                 }

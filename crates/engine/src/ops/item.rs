@@ -177,6 +177,7 @@ pub(crate) fn apply_write(
     key: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
+    ctx: crate::streams::WriteCtx<'_>,
 ) -> Result<(), TxError> {
     let ks = meta.keyspace.as_str();
     let table_id = meta.desc.table_id.as_str();
@@ -195,6 +196,7 @@ pub(crate) fn apply_write(
         }
     }
     if old.is_some() || new.is_some() {
+        crate::streams::on_write(tx, meta, old, new, ctx)?;
         crate::ttl::on_write(tx, meta, key, old, new);
         let lsi_bytes = crate::index::on_write(tx, meta, key, old, new)?;
         if meta.has_lsi() {
@@ -315,11 +317,18 @@ impl Engine {
         F: Fn(Option<&Item>) -> Result<Option<Item>, ApiError> + Send + 'static,
     {
         let meta = meta.clone();
+        let region = self.config.region.clone();
+        let now = self.clock.now();
         self.store
             .transact(move |tx| {
                 let old = read_item(tx, &meta.keyspace, &key)?;
                 let new = compute(old.as_ref())?;
-                apply_write(tx, &meta, &key, old.as_ref(), new.as_ref())?;
+                let ctx = crate::streams::WriteCtx {
+                    now,
+                    region: &region,
+                    by_ttl: false,
+                };
+                apply_write(tx, &meta, &key, old.as_ref(), new.as_ref(), ctx)?;
                 Ok(Written { old, new })
             })
             .await

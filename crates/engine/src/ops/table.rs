@@ -593,11 +593,33 @@ impl Engine {
             tags: input.tags.clone().unwrap_or_default(),
             updated_at: None,
             ttl: None,
+            streams: Vec::new(),
         };
 
         // 3. Commit: the keyspace first (a crash before the catalog entry leaves an orphan
         // that the next start drops), then the catalog entry, atomically checked for a
         // concurrent create of the same name.
+        let mut meta = meta;
+        if let (Some(arn), Some(label)) =
+            (&meta.desc.latest_stream_arn, &meta.desc.latest_stream_label)
+        {
+            meta.streams.push(crate::streams::StreamInfo {
+                arn: arn.clone(),
+                label: label.clone(),
+                view_type: meta
+                    .desc
+                    .stream_specification
+                    .as_ref()
+                    .and_then(|s| s.stream_view_type.clone())
+                    .unwrap_or_default(),
+                created: meta.desc.creation_date_time,
+                disabled_at: None,
+            });
+            self.store
+                .backend()
+                .create_keyspace(&crate::streams::keyspace_of(&keyspace))
+                .map_err(storage_error)?;
+        }
         self.store
             .backend()
             .create_keyspace(&keyspace)
@@ -792,6 +814,8 @@ impl Engine {
                 }
             }
         }
+        let mut new_stream = None;
+        let mut stream_disabled = false;
         if let Some(s) = &input.stream_specification {
             let enabled = s.stream_enabled == Some(true);
             let was = d
@@ -801,12 +825,15 @@ impl Engine {
             match (was, enabled) {
                 (true, true) => {
                     return Err(ApiError::validation(format!(
-                        "Table already has an enabled stream: {}",
-                        d.table_arn
+                        "Table already has an enabled stream: TableName: {}",
+                        d.table_name
                     )))
                 }
                 (false, false) => {
-                    return Err(ApiError::validation("Stream is already disabled for table"));
+                    return Err(ApiError::validation(format!(
+                        "Table has no stream to disable: TableName: {}",
+                        d.table_name
+                    )));
                 }
                 (false, true) => {
                     if s.stream_view_type.is_none() {
@@ -815,15 +842,23 @@ impl Engine {
                         ));
                     }
                     let label = format_label(now);
-                    d.latest_stream_arn = Some(format!("{}/stream/{label}", d.table_arn));
-                    d.latest_stream_label = Some(label);
+                    let arn = format!("{}/stream/{label}", d.table_arn);
+                    d.latest_stream_arn = Some(arn.clone());
+                    d.latest_stream_label = Some(label.clone());
                     d.stream_specification = Some(s.clone());
+                    new_stream = Some(crate::streams::StreamInfo {
+                        arn,
+                        label,
+                        view_type: s.stream_view_type.clone().unwrap_or_default(),
+                        created: now,
+                        disabled_at: None,
+                    });
                 }
                 (true, false) => {
-                    d.stream_specification = Some(StreamSpecification {
-                        stream_enabled: Some(false),
-                        stream_view_type: None,
-                    });
+                    // DynamoDB omits StreamSpecification once the stream is disabled and
+                    // keeps LatestStreamArn / LatestStreamLabel.
+                    d.stream_specification = None;
+                    stream_disabled = true;
                 }
             }
         }
@@ -840,6 +875,18 @@ impl Engine {
             d.deletion_protection_enabled = p;
         }
         m.updated_at = Some(now);
+        if stream_disabled {
+            if let Some(last) = m.streams.last_mut() {
+                last.disabled_at = Some(now);
+            }
+        }
+        if let Some(st) = new_stream {
+            self.store
+                .backend()
+                .create_keyspace(&crate::streams::keyspace_of(&m.keyspace))
+                .map_err(storage_error)?;
+            m.streams.push(st);
+        }
         // New index keyspaces exist before any write can target them; dropped ones go
         // after the catalog no longer names them.
         for idx in m.indexes().iter().filter(|i| created.contains(&i.name)) {
@@ -959,6 +1006,12 @@ impl Engine {
         for idx in meta.indexes() {
             if let Err(e) = self.store.backend().drop_keyspace(&idx.keyspace) {
                 tracing::warn!(error = %e, keyspace = %idx.keyspace, "could not drop index keyspace");
+            }
+        }
+        if !meta.streams.is_empty() {
+            let ks = crate::streams::keyspace_of(&meta.keyspace);
+            if let Err(e) = self.store.backend().drop_keyspace(&ks) {
+                tracing::warn!(error = %e, keyspace = %ks, "could not drop stream keyspace");
             }
         }
         if meta.ttl.is_some() {

@@ -358,9 +358,16 @@ impl Engine {
         // 3. One storage transaction: check every condition, then write or cancel.
         let jobs: Arc<Vec<Planned>> = Arc::new(planned);
         let run = jobs.clone();
+        let region = self.config.region.clone();
+        let now = self.clock.now();
         let sizes: Vec<usize> = self
             .store
             .transact(move |tx| {
+                let ctx = crate::streams::WriteCtx {
+                    now,
+                    region: &region,
+                    by_ttl: false,
+                };
                 let mut reasons = Vec::with_capacity(run.len());
                 let mut writes = Vec::with_capacity(run.len());
                 let empty = Item::new();
@@ -427,7 +434,7 @@ impl Engine {
                 for (p, w) in run.iter().zip(writes) {
                     let size = match w {
                         Some((old, new)) => {
-                            apply_write(tx, &p.meta, &p.key, old.as_ref(), new.as_ref())?;
+                            apply_write(tx, &p.meta, &p.key, old.as_ref(), new.as_ref(), ctx)?;
                             old.as_ref()
                                 .map(item_size)
                                 .unwrap_or(0)
