@@ -30,6 +30,12 @@ pub struct TableMeta {
     /// Time to Live: the attribute holding each item's expiry (epoch seconds), if enabled.
     #[serde(default)]
     pub ttl: Option<String>,
+    /// When Time to Live was last enabled or disabled, and the attribute it was disabled
+    /// on (for the DISABLING transient status and the change cooldown).
+    #[serde(default)]
+    pub ttl_changed_at: Option<f64>,
+    #[serde(default)]
+    pub ttl_disabled_attr: Option<String>,
     /// Every stream the table has had that is still retained, oldest first.
     #[serde(default)]
     pub streams: Vec<crate::streams::StreamInfo>,

@@ -34,6 +34,13 @@ impl ManualClock {
             *t = now;
         }
     }
+
+    /// Move the clock forward by `secs`.
+    pub fn advance(&self, secs: f64) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += secs;
+        }
+    }
 }
 
 impl Clock for ManualClock {

@@ -48,6 +48,11 @@ pub struct EngineConfig {
     pub transient_delay: Option<Duration>,
     /// How often the Time to Live sweeper looks for expired items.
     pub ttl_sweep_interval: Duration,
+    /// How long a stream shard takes records before a child shard takes over.
+    pub stream_shard_period: Duration,
+    /// How long after a Time to Live change another UpdateTimeToLive is refused
+    /// (DynamoDB: about 31 minutes; zero turns the cooldown off).
+    pub ttl_cooldown: Duration,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +62,8 @@ impl Default for EngineConfig {
             account_id: "000000000000".into(),
             transient_delay: None,
             ttl_sweep_interval: Duration::from_secs(30),
+            stream_shard_period: Duration::from_secs(4 * 3600),
+            ttl_cooldown: Duration::from_secs(31 * 60),
         }
     }
 }
@@ -175,6 +182,9 @@ impl Engine {
                 };
                 if let Err(err) = e.sweep_expired().await {
                     tracing::warn!(error = %err, "TTL sweep failed");
+                }
+                if let Err(err) = e.trim_streams().await {
+                    tracing::warn!(error = %err, "stream trim failed");
                 }
             }
         });

@@ -1,9 +1,12 @@
 //! DynamoDB Streams: the change log written in the item write path, and the Streams API.
 //!
-//! Log keyspace `s.<table id>`: key = stream id (its creation time in ms, 8 bytes) |
-//! sequence number (8 bytes), value = the record as JSON. Sequence numbers come from a
-//! per-table counter in the statistics keyspace, incremented in the same transaction as
-//! the item change, so they increase in commit order. Each stream has one shard.
+//! Log keyspace `s.<table id>`: key = stream id (its creation time in ms, 8 bytes) | shard
+//! index (4 bytes) | sequence number (8 bytes), value = the record as JSON. Sequence
+//! numbers come from a per-table counter in the statistics keyspace, incremented in the
+//! same transaction as the item change, so they increase in commit order. Shards roll over
+//! on a schedule (`stream_shard_period`, 4 hours by default): shard k takes the records
+//! written in the k-th period after the stream was created, and is the parent of shard
+//! k+1. Records older than 24 hours are trimmed shard by shard.
 
 use std::ops::Bound;
 
@@ -36,15 +39,46 @@ impl StreamInfo {
         (self.created * 1000.0).max(0.0) as u64
     }
 
-    /// The stream's shard: `shardId-<20 digits>-<8 hex>` (37 characters; the SDKs check
-    /// the length before sending).
-    pub fn shard_id(&self) -> String {
-        format!(
-            "shardId-{:020}-{:08x}",
-            self.id(),
-            fnv1a32(self.arn.as_bytes())
-        )
+    /// Shard `idx` of the stream: `shardId-<start ms, 20 digits>-<8 hex>` (37
+    /// characters; the SDKs check the length before sending).
+    pub fn shard_id(&self, idx: u32, period: f64) -> String {
+        let start = self.id() + (f64::from(idx) * period * 1000.0) as u64;
+        let mut h = self.arn.as_bytes().to_vec();
+        h.extend_from_slice(&idx.to_be_bytes());
+        format!("shardId-{start:020}-{:08x}", fnv1a32(&h))
     }
+
+    /// The shard that takes records at time `t`.
+    pub fn shard_at(&self, t: f64, period: f64) -> u32 {
+        let t = self.disabled_at.map_or(t, |d| t.min(d));
+        ((t - self.created).max(0.0) / period.max(0.001))
+            .floor()
+            .min(f64::from(u32::MAX)) as u32
+    }
+
+    /// When shard `idx` stops taking records.
+    fn shard_end(&self, idx: u32, period: f64) -> f64 {
+        self.created + f64::from(idx + 1) * period
+    }
+}
+
+fn log_key(stream: u64, shard: u32, seq: u64) -> Vec<u8> {
+    let mut k = stream.to_be_bytes().to_vec();
+    k.extend_from_slice(&shard.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn shard_prefix(stream: u64, shard: u32) -> Vec<u8> {
+    let mut k = stream.to_be_bytes().to_vec();
+    k.extend_from_slice(&shard.to_be_bytes());
+    k
+}
+
+fn seq_of(k: &[u8]) -> Option<u64> {
+    k.get(12..20)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
 }
 
 /// Who made a change: TTL deletions are attributed to the DynamoDB service.
@@ -53,6 +87,7 @@ pub struct WriteCtx<'a> {
     pub now: f64,
     pub region: &'a str,
     pub by_ttl: bool,
+    pub shard_period: f64,
 }
 
 pub fn keyspace_of(table_keyspace: &str) -> String {
@@ -145,8 +180,7 @@ pub(crate) fn on_write(
             serde_json::json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}),
         );
     }
-    let mut key = stream.id().to_be_bytes().to_vec();
-    key.extend_from_slice(&seq.to_be_bytes());
+    let key = log_key(stream.id(), stream.shard_at(ctx.now, ctx.shard_period), seq);
     tx.put(
         &keyspace_of(&meta.keyspace),
         key,
@@ -155,10 +189,10 @@ pub(crate) fn on_write(
     Ok(())
 }
 
-/// A parsed shard iterator: `<stream arn>|<shard id>|<next sequence>|<issued ms>`.
+/// A parsed shard iterator: `<stream arn>|<shard index>|<next sequence>|<issued ms>`.
 struct Iter {
     arn: String,
-    shard: String,
+    shard: u32,
     next: u64,
     issued: f64,
 }
@@ -178,7 +212,7 @@ impl Iter {
         let mut it = s.rsplitn(4, '|');
         let issued: u64 = it.next()?.parse().ok()?;
         let next: u64 = it.next()?.parse().ok()?;
-        let shard = it.next()?.to_owned();
+        let shard: u32 = it.next()?.parse().ok()?;
         let arn = it.next()?.to_owned();
         Some(Iter {
             arn,
@@ -216,26 +250,29 @@ impl Engine {
         Ok((meta, s))
     }
 
-    /// The sequence number range of a stream's records: (first, last).
-    fn seq_range(&self, meta: &TableMeta, s: &StreamInfo) -> Result<Option<(u64, u64)>, ApiError> {
+    /// The first and last sequence numbers stored in one shard.
+    fn shard_range(
+        &self,
+        meta: &TableMeta,
+        s: &StreamInfo,
+        idx: u32,
+    ) -> Result<Option<(u64, u64)>, ApiError> {
         let view = self.store.snapshot().map_err(storage_error)?;
         let ks = keyspace_of(&meta.keyspace);
-        let lo = s.id().to_be_bytes();
-        let hi = (s.id() + 1).to_be_bytes();
+        let lo = shard_prefix(s.id(), idx);
+        let hi = match idx.checked_add(1) {
+            Some(n) => shard_prefix(s.id(), n),
+            None => shard_prefix(s.id() + 1, 0),
+        };
         let mut first = None;
         let mut last = None;
-        let seq = |k: &[u8]| {
-            k.get(8..16)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-        };
         view.scan(
             &ks,
             Bound::Included(&lo[..]),
             Bound::Excluded(&hi[..]),
             false,
             &mut |k, _| {
-                first = seq(k);
+                first = seq_of(k);
                 false
             },
         )
@@ -246,12 +283,41 @@ impl Engine {
             Bound::Excluded(&hi[..]),
             true,
             &mut |k, _| {
-                last = seq(k);
+                last = seq_of(k);
                 false
             },
         )
         .map_err(storage_error)?;
         Ok(first.zip(last))
+    }
+
+    /// ENABLING / DISABLING while the transient delay lasts (DynamoDB Local's
+    /// -delayTransientStatuses), then ENABLED / DISABLED.
+    fn stream_status(&self, s: &StreamInfo) -> &'static str {
+        let now = self.clock.now();
+        let delay = self.config.transient_delay.map_or(0.0, |d| d.as_secs_f64());
+        match s.disabled_at {
+            Some(t) if now < t + delay => "DISABLING",
+            Some(_) => "DISABLED",
+            None if now < s.created + delay => "ENABLING",
+            None => "ENABLED",
+        }
+    }
+
+    fn period(&self) -> f64 {
+        self.config.stream_shard_period.as_secs_f64()
+    }
+
+    /// The shards a reader can see: those not yet trimmed, up to the current one.
+    fn shard_span(&self, s: &StreamInfo) -> (u32, u32) {
+        let now = self.clock.now();
+        let p = self.period();
+        let cur = s.shard_at(now, p);
+        let mut first = 0;
+        while first < cur && s.shard_end(first, p) < now - RETENTION_SECONDS {
+            first += 1;
+        }
+        (first, cur)
     }
 
     pub async fn list_streams(
@@ -309,34 +375,60 @@ impl Engine {
         v.into_result()?;
         let arn = input.stream_arn.clone().unwrap_or_default();
         let (meta, s) = self.stream_by_arn(&arn)?;
-        let range = self.seq_range(&meta, &s)?;
-        let shard = Shard {
-            shard_id: s.shard_id(),
-            sequence_number_range: SequenceNumberRange {
-                starting_sequence_number: Some(format_seq(range.map_or(0, |r| r.0))),
-                ending_sequence_number: s.disabled_at.map(|_| format_seq(range.map_or(0, |r| r.1))),
-            },
-            parent_shard_id: None,
+        let p = self.period();
+        let (first, cur) = self.shard_span(&s);
+        let counter = {
+            let view = self.store.snapshot().map_err(storage_error)?;
+            Stats::read_raw(&*view, &seq_key(&meta))
+                .map_err(storage_error)?
+                .items
+                .max(0) as u64
         };
-        let shards = match &input.exclusive_start_shard_id {
-            Some(x) if *x >= shard.shard_id => Vec::new(),
-            _ => vec![shard],
+        let mut all = Vec::new();
+        for idx in first..=cur {
+            let range = self.shard_range(&meta, &s, idx)?;
+            let closed = idx < cur || s.disabled_at.is_some();
+            all.push(Shard {
+                shard_id: s.shard_id(idx, p),
+                sequence_number_range: SequenceNumberRange {
+                    starting_sequence_number: Some(format_seq(range.map_or(counter + 1, |r| r.0))),
+                    ending_sequence_number: if closed {
+                        range.map(|r| format_seq(r.1))
+                    } else {
+                        None
+                    },
+                },
+                parent_shard_id: idx.checked_sub(1).map(|q| s.shard_id(q, p)),
+            });
+        }
+        if let Some(x) = &input.exclusive_start_shard_id {
+            if let Some(pos) = all.iter().position(|sh| sh.shard_id == *x) {
+                all.drain(..=pos);
+            }
+        }
+        let limit = input
+            .limit
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(100);
+        let more = all.len() > limit;
+        all.truncate(limit);
+        let last_evaluated_shard_id = if more {
+            all.last().map(|sh| sh.shard_id.clone())
+        } else {
+            None
         };
+        let shards = all;
         Ok(DescribeStreamOutput {
             stream_description: StreamDescription {
                 stream_arn: s.arn.clone(),
                 stream_label: s.label.clone(),
-                stream_status: if s.disabled_at.is_some() {
-                    "DISABLED".into()
-                } else {
-                    "ENABLED".into()
-                },
+                stream_status: self.stream_status(&s).into(),
                 stream_view_type: s.view_type.clone(),
                 creation_request_date_time: s.created,
                 table_name: meta.name.clone(),
                 key_schema: meta.desc.key_schema.clone(),
                 shards,
-                last_evaluated_shard_id: None,
+                last_evaluated_shard_id,
             },
         })
     }
@@ -363,12 +455,19 @@ impl Engine {
         let arn = input.stream_arn.clone().unwrap_or_default();
         let (meta, s) = self.stream_by_arn(&arn)?;
         let shard = input.shard_id.clone().unwrap_or_default();
-        if shard != s.shard_id() {
+        let p = self.period();
+        let (first_idx, cur) = self.shard_span(&s);
+        let Some(idx) = (0..=cur).find(|i| s.shard_id(*i, p) == shard) else {
             return Err(ApiError::ResourceNotFound(format!(
                 "Requested resource not found: Shard does not exist: {shard}"
             )));
+        };
+        if idx < first_idx {
+            return Err(ApiError::TrimmedDataAccess(
+                "The operation attempted to read past the oldest stream record in a shard.".into(),
+            ));
         }
-        let range = self.seq_range(&meta, &s)?;
+        let range = self.shard_range(&meta, &s, idx)?;
         let kind = input.shard_iterator_type.as_deref().unwrap_or_default();
         let seq_param = || -> Result<u64, ApiError> {
             input
@@ -385,28 +484,20 @@ impl Engine {
             "TRIM_HORIZON" => range.map_or(0, |r| r.0),
             "LATEST" => {
                 let view = self.store.snapshot().map_err(storage_error)?;
-                let cur = Stats::read_raw(&*view, &seq_key(&meta)).map_err(storage_error)?;
-                cur.items.max(0) as u64 + 1
+                let c = Stats::read_raw(&*view, &seq_key(&meta)).map_err(storage_error)?;
+                c.items.max(0) as u64 + 1
             }
             "AT_SEQUENCE_NUMBER" => seq_param()?,
             _ => seq_param()? + 1,
         };
-        if let (Some((first, _)), "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER") = (range, kind) {
-            if next < first {
-                return Err(ApiError::TrimmedDataAccess(
-                    "The operation attempted to read past the oldest stream record in a shard."
-                        .into(),
-                ));
-            }
-        }
+        let next_iter = Iter {
+            arn,
+            shard: idx,
+            next,
+            issued: self.clock.now(),
+        };
         Ok(GetShardIteratorOutput {
-            shard_iterator: Iter {
-                arn,
-                shard,
-                next,
-                issued: self.clock.now(),
-            }
-            .encode(),
+            shard_iterator: next_iter.encode(),
         })
     }
 
@@ -425,14 +516,22 @@ impl Engine {
             ));
         }
         let (meta, s) = self.stream_by_arn(&it.arn)?;
+        let (first_idx, cur) = self.shard_span(&s);
+        if it.shard < first_idx {
+            return Err(ApiError::TrimmedDataAccess(
+                "The operation attempted to read past the oldest stream record in a shard.".into(),
+            ));
+        }
         let limit = input
             .limit
             .and_then(|l| usize::try_from(l).ok())
             .unwrap_or(1000);
         let ks = keyspace_of(&meta.keyspace);
-        let mut from = s.id().to_be_bytes().to_vec();
-        from.extend_from_slice(&it.next.to_be_bytes());
-        let hi = (s.id() + 1).to_be_bytes();
+        let from = log_key(s.id(), it.shard, it.next);
+        let hi = match it.shard.checked_add(1) {
+            Some(n) => shard_prefix(s.id(), n),
+            None => shard_prefix(s.id() + 1, 0),
+        };
         let mut records = Vec::new();
         let mut last_seq = None;
         {
@@ -443,10 +542,7 @@ impl Engine {
                 Bound::Excluded(&hi[..]),
                 false,
                 &mut |k, v| {
-                    last_seq = k
-                        .get(8..16)
-                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                        .map(u64::from_be_bytes);
+                    last_seq = seq_of(k);
                     if let Ok(r) = serde_json::from_slice::<serde_json::Value>(v) {
                         records.push(r);
                     }
@@ -455,20 +551,94 @@ impl Engine {
             )
             .map_err(storage_error)?;
         }
-        let next = last_seq.map_or(it.next, |s| s + 1);
-        // A closed shard (the stream was disabled) ends once its records are read.
-        let closed = s.disabled_at.is_some() && records.len() < limit;
+        let next = last_seq.map_or(it.next, |q| q + 1);
+        // A closed shard (a newer one took over, or the stream was disabled) ends once its
+        // records are read: no NextShardIterator.
+        let closed = (it.shard < cur || s.disabled_at.is_some()) && records.len() < limit;
         Ok(GetRecordsOutput {
             records,
             next_shard_iterator: (!closed).then(|| {
                 Iter {
                     arn: it.arn.clone(),
-                    shard: it.shard.clone(),
+                    shard: it.shard,
                     next,
                     issued: now,
                 }
                 .encode()
             }),
         })
+    }
+}
+
+impl Engine {
+    /// Drop stream records older than the retention period (whole shards), and streams
+    /// disabled longer ago than that.
+    pub async fn trim_streams(&self) -> Result<(), ApiError> {
+        let now = self.clock.now();
+        let p = self.period();
+        let tables: Vec<std::sync::Arc<TableMeta>> = self
+            .tables
+            .read()
+            .map(|t| {
+                t.values()
+                    .filter(|m| !m.streams.is_empty())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for meta in tables {
+            let ks = keyspace_of(&meta.keyspace);
+            for s in &meta.streams {
+                let (first, _) = self.shard_span(s);
+                let stale_stream = s.disabled_at.is_some_and(|d| d < now - RETENTION_SECONDS);
+                let end = if stale_stream {
+                    shard_prefix(s.id() + 1, 0)
+                } else {
+                    shard_prefix(s.id(), first)
+                };
+                let lo = shard_prefix(s.id(), 0);
+                let keys: Vec<Vec<u8>> = {
+                    let view = self.store.snapshot().map_err(storage_error)?;
+                    let mut keys = Vec::new();
+                    view.scan(
+                        &ks,
+                        Bound::Included(&lo[..]),
+                        Bound::Excluded(&end[..]),
+                        false,
+                        &mut |k, _| {
+                            keys.push(k.to_vec());
+                            keys.len() < 4096
+                        },
+                    )
+                    .map_err(storage_error)?;
+                    keys
+                };
+                if !keys.is_empty() {
+                    let ks2 = ks.clone();
+                    self.store
+                        .transact(move |tx| {
+                            for k in &keys {
+                                tx.delete(&ks2, k.clone());
+                            }
+                            Ok::<(), TxError>(())
+                        })
+                        .await
+                        .map_err(|TxError(e)| e)?;
+                }
+                let _ = p;
+            }
+            let keep: Vec<StreamInfo> = meta
+                .streams
+                .iter()
+                .filter(|s| !s.disabled_at.is_some_and(|d| d < now - RETENTION_SECONDS))
+                .cloned()
+                .collect();
+            if keep.len() != meta.streams.len() {
+                let mut m = (*meta).clone();
+                m.streams = keep;
+                self.replace_meta(&meta, m).await?;
+            }
+        }
+        Ok(())
     }
 }

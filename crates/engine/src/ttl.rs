@@ -102,20 +102,33 @@ impl Engine {
         let name = input.table_name.clone().unwrap_or_default();
         let meta = self.table_for_admin(&name)?;
         match (&meta.ttl, enable) {
+            (Some(cur), _) if *cur != attr => {
+                return Err(ApiError::validation(format!(
+                    "TimeToLive is active on a different AttributeName: current AttributeName is {cur}"
+                )));
+            }
             (Some(_), true) => {
                 return Err(ApiError::validation("TimeToLive is already enabled"));
             }
             (None, false) => {
                 return Err(ApiError::validation("TimeToLive is already disabled"));
             }
-            (Some(cur), false) if *cur != attr => {
-                return Err(ApiError::validation(format!(
-                    "TimeToLive is active on a different AttributeName: current AttributeName is {cur}"
-                )));
-            }
             _ => {}
         }
+        // The content checks above come first; then the cooldown after the last change.
+        let now = self.clock.now();
+        let cooldown = self.config.ttl_cooldown.as_secs_f64();
+        if meta
+            .ttl_changed_at
+            .is_some_and(|t| cooldown > 0.0 && now < t + cooldown)
+        {
+            return Err(ApiError::validation(
+                "Time to live has been modified multiple times within a fixed interval",
+            ));
+        }
         let mut m = (*meta).clone();
+        m.ttl_changed_at = Some(now);
+        m.ttl_disabled_attr = if enable { None } else { Some(attr.clone()) };
         let ks = keyspace_of(&meta.keyspace);
         if enable {
             self.store
@@ -148,13 +161,23 @@ impl Engine {
         v.table_name(&input.table_name, "tableName");
         v.into_result()?;
         let meta = self.table_for_admin(input.table_name.as_deref().unwrap_or_default())?;
+        // ENABLING / DISABLING only while the transient delay lasts (DynamoDB Local's
+        // -delayTransientStatuses); DynamoDB itself settles within a couple of seconds.
+        let settling = match (self.config.transient_delay, meta.ttl_changed_at) {
+            (Some(d), Some(t)) => self.clock.now() < t + d.as_secs_f64(),
+            _ => false,
+        };
         Ok(DescribeTimeToLiveOutput {
-            time_to_live_description: match &meta.ttl {
-                Some(a) => TimeToLiveDescription {
-                    time_to_live_status: "ENABLED".into(),
+            time_to_live_description: match (&meta.ttl, &meta.ttl_disabled_attr) {
+                (Some(a), _) => TimeToLiveDescription {
+                    time_to_live_status: if settling { "ENABLING" } else { "ENABLED" }.into(),
                     attribute_name: Some(a.clone()),
                 },
-                None => TimeToLiveDescription {
+                (None, Some(a)) if settling => TimeToLiveDescription {
+                    time_to_live_status: "DISABLING".into(),
+                    attribute_name: Some(a.clone()),
+                },
+                (None, _) => TimeToLiveDescription {
                     time_to_live_status: "DISABLED".into(),
                     attribute_name: None,
                 },
@@ -238,6 +261,7 @@ impl Engine {
             for key in due {
                 let m = meta.clone();
                 let region = self.config.region.clone();
+                let shard_period = self.config.stream_shard_period.as_secs_f64();
                 let done = self
                     .store
                     .transact(move |tx| {
@@ -255,6 +279,7 @@ impl Engine {
                             now,
                             region: &region,
                             by_ttl: true,
+                            shard_period,
                         };
                         crate::ops::item::apply_write(tx, &m, &key, Some(&item), None, ctx)?;
                         Ok::<bool, TxError>(true)

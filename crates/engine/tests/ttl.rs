@@ -123,3 +123,94 @@ async fn expired_items_are_swept_through_the_expiry_index() {
         Some("exp")
     );
 }
+
+async fn ttl_call(e: &Engine, enabled: bool, attr: &str) -> Result<(), String> {
+    e.update_time_to_live(req(
+        json!({"TableName":"ttl_t","TimeToLiveSpecification":{"Enabled":enabled,"AttributeName":attr}}),
+    ))
+    .await
+    .map(|_| ())
+    .map_err(|err| match err {
+        ApiError::Validation(m) => m,
+        other => format!("{other:?}"),
+    })
+}
+
+async fn ttl_status(e: &Engine) -> (String, Option<String>) {
+    let d: DescribeTimeToLiveOutput = e
+        .describe_time_to_live(req(json!({"TableName":"ttl_t"})))
+        .await
+        .unwrap();
+    (
+        d.time_to_live_description.time_to_live_status,
+        d.time_to_live_description.attribute_name,
+    )
+}
+
+#[tokio::test]
+async fn update_time_to_live_checks_content_then_the_cooldown() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let config = EngineConfig {
+        transient_delay: Some(std::time::Duration::from_secs(2)),
+        ..EngineConfig::default()
+    };
+    let e = Engine::open(
+        Arc::new(MemoryBackend::new()),
+        Durability::Fsync,
+        config,
+        clock.clone(),
+    )
+    .unwrap();
+    e.create_table(req(json!({
+        "TableName": "ttl_t",
+        "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
+        "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    })))
+    .await
+    .unwrap();
+    assert_eq!(
+        ttl_call(&e, false, "exp").await,
+        Err("TimeToLive is already disabled".into())
+    );
+    ttl_call(&e, true, "exp").await.unwrap();
+    // Settling while the transient delay lasts, then settled.
+    assert_eq!(
+        ttl_status(&e).await,
+        ("ENABLING".into(), Some("exp".into()))
+    );
+    clock.advance(3.0);
+    assert_eq!(ttl_status(&e).await, ("ENABLED".into(), Some("exp".into())));
+    // Content checks come before the cooldown.
+    assert_eq!(
+        ttl_call(&e, true, "exp").await,
+        Err("TimeToLive is already enabled".into())
+    );
+    let other = Err(
+        "TimeToLive is active on a different AttributeName: current AttributeName is exp".into(),
+    );
+    assert_eq!(ttl_call(&e, true, "other").await, other);
+    assert_eq!(ttl_call(&e, false, "other").await, other);
+    // A real change within the cooldown is refused.
+    let cooldown =
+        Err("Time to live has been modified multiple times within a fixed interval".into());
+    assert_eq!(ttl_call(&e, false, "exp").await, cooldown);
+    clock.advance(30.0 * 60.0);
+    assert_eq!(ttl_call(&e, false, "exp").await, cooldown);
+    clock.advance(60.0);
+    ttl_call(&e, false, "exp").await.unwrap();
+    assert_eq!(
+        ttl_status(&e).await,
+        ("DISABLING".into(), Some("exp".into()))
+    );
+    clock.advance(3.0);
+    assert_eq!(ttl_status(&e).await, ("DISABLED".into(), None));
+    assert_eq!(ttl_call(&e, true, "renamed").await, cooldown);
+    clock.advance(31.0 * 60.0);
+    ttl_call(&e, true, "renamed").await.unwrap();
+    clock.advance(3.0);
+    assert_eq!(
+        ttl_status(&e).await,
+        ("ENABLED".into(), Some("renamed".into()))
+    );
+}

@@ -69,6 +69,10 @@ struct Cli {
     /// Seconds between Time to Live sweeps (expired items are deleted within this period)
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     ttl_sweep_interval: f64,
+    /// Seconds after a Time to Live change during which another UpdateTimeToLive is
+    /// refused, as DynamoDB refuses it (0 turns the cooldown off)
+    #[arg(long, default_value_t = 1860.0, value_name = "SECONDS")]
+    ttl_cooldown: f64,
 }
 
 /// Rewrite DynamoDB Local's single-dash flags into ours, so scripts that start DynamoDB
@@ -149,6 +153,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         account_id: cli.account_id,
         transient_delay,
         ttl_sweep_interval: Duration::from_secs_f64(cli.ttl_sweep_interval.clamp(0.01, 86_400.0)),
+        ttl_cooldown: Duration::from_secs_f64(cli.ttl_cooldown.clamp(0.0, 86_400.0)),
+        ..EngineConfig::default()
     };
     let engine = Engine::open(backend, durability, config, Arc::new(SystemClock))
         .map_err(|e| format!("cannot open storage: {e}"))?;

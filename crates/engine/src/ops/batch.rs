@@ -281,6 +281,7 @@ impl Engine {
             .map(|(m, k, n, _)| (m.clone(), k.clone(), n.clone()))
             .collect();
         let region = self.config.region.clone();
+        let shard_period = self.config.stream_shard_period.as_secs_f64();
         let now = self.clock.now();
         let sizes: Vec<usize> = self
             .store
@@ -289,6 +290,7 @@ impl Engine {
                     now,
                     region: &region,
                     by_ttl: false,
+                    shard_period,
                 };
                 let mut sizes = Vec::with_capacity(jobs.len());
                 for (meta, key, new) in &jobs {

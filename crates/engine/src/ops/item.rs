@@ -318,6 +318,7 @@ impl Engine {
     {
         let meta = meta.clone();
         let region = self.config.region.clone();
+        let shard_period = self.config.stream_shard_period.as_secs_f64();
         let now = self.clock.now();
         self.store
             .transact(move |tx| {
@@ -327,6 +328,7 @@ impl Engine {
                     now,
                     region: &region,
                     by_ttl: false,
+                    shard_period,
                 };
                 apply_write(tx, &meta, &key, old.as_ref(), new.as_ref(), ctx)?;
                 Ok(Written { old, new })

@@ -593,6 +593,8 @@ impl Engine {
             tags: input.tags.clone().unwrap_or_default(),
             updated_at: None,
             ttl: None,
+            ttl_changed_at: None,
+            ttl_disabled_attr: None,
             streams: Vec::new(),
         };
 

@@ -359,6 +359,7 @@ impl Engine {
         let jobs: Arc<Vec<Planned>> = Arc::new(planned);
         let run = jobs.clone();
         let region = self.config.region.clone();
+        let shard_period = self.config.stream_shard_period.as_secs_f64();
         let now = self.clock.now();
         let sizes: Vec<usize> = self
             .store
@@ -367,6 +368,7 @@ impl Engine {
                     now,
                     region: &region,
                     by_ttl: false,
+                    shard_period,
                 };
                 let mut reasons = Vec::with_capacity(run.len());
                 let mut writes = Vec::with_capacity(run.len());
