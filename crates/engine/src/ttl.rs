@@ -241,52 +241,68 @@ impl Engine {
         let mut deleted = 0;
         for meta in tables {
             let ks = keyspace_of(&meta.keyspace);
-            let due: Vec<Vec<u8>> = {
-                let view = self.store.snapshot().map_err(storage_error)?;
-                let mut keys = Vec::new();
-                let end = (now.max(0.0).floor() as u64).to_be_bytes();
-                view.scan(
-                    &ks,
-                    Bound::Unbounded,
-                    Bound::Excluded(&end[..]),
-                    false,
-                    &mut |k, _| {
-                        keys.push(k.get(8..).unwrap_or_default().to_vec());
-                        keys.len() < 1000
-                    },
-                )
-                .map_err(storage_error)?;
-                keys
-            };
-            for key in due {
-                let m = meta.clone();
-                let region = self.config.region.clone();
-                let shard_period = self.config.stream_shard_period.as_secs_f64();
-                let done = self
-                    .store
-                    .transact(move |tx| {
-                        let Some(item) = crate::ops::item::read_item(tx, &m.keyspace, &key)? else {
-                            return Ok(false);
-                        };
-                        let Some(exp) = expiry_of(&m, &item) else {
-                            return Ok(false);
-                        };
-                        let exp = exp as f64;
-                        if exp >= now || now - exp > MAX_TTL_AGE_SECONDS {
-                            return Ok(false);
-                        }
-                        let ctx = crate::streams::WriteCtx {
-                            now,
-                            region: &region,
-                            by_ttl: true,
-                            shard_period,
-                        };
-                        crate::ops::item::apply_write(tx, &m, &key, Some(&item), None, ctx)?;
-                        Ok::<bool, TxError>(true)
-                    })
-                    .await
-                    .map_err(|TxError(e)| e)?;
-                deleted += usize::from(done);
+            // Entries more than five years old are never due (DynamoDB leaves such items
+            // alone), so the scan starts after them; a pass takes up to 10 rounds of 1000.
+            let start = ((now - MAX_TTL_AGE_SECONDS).max(0.0).ceil() as u64).to_be_bytes();
+            let end = (now.max(0.0).floor() as u64).to_be_bytes();
+            for _round in 0..10 {
+                let due: Vec<Vec<u8>> = {
+                    let view = self.store.snapshot().map_err(storage_error)?;
+                    let mut entries = Vec::new();
+                    view.scan(
+                        &ks,
+                        Bound::Included(&start[..]),
+                        Bound::Excluded(&end[..]),
+                        false,
+                        &mut |k, _| {
+                            entries.push(k.to_vec());
+                            entries.len() < 1000
+                        },
+                    )
+                    .map_err(storage_error)?;
+                    entries
+                };
+                let full = due.len() >= 1000;
+                for entry_key in due {
+                    let m = meta.clone();
+                    let ks = ks.clone();
+                    let region = self.config.region.clone();
+                    let shard_period = self.config.stream_shard_period.as_secs_f64();
+                    let done = self
+                        .store
+                        .transact(move |tx| {
+                            let key = entry_key.get(8..).unwrap_or_default();
+                            let item = crate::ops::item::read_item(tx, &m.keyspace, key)?;
+                            let exp = item.as_ref().and_then(|i| expiry_of(&m, i));
+                            let (Some(item), Some(exp)) = (item, exp) else {
+                                // An entry without its item: drop it so it is not met again.
+                                tx.delete(&ks, entry_key.clone());
+                                return Ok(false);
+                            };
+                            if entry(exp, key) != entry_key {
+                                tx.delete(&ks, entry_key.clone());
+                                return Ok(false);
+                            }
+                            let exp = exp as f64;
+                            if exp >= now || now - exp > MAX_TTL_AGE_SECONDS {
+                                return Ok(false);
+                            }
+                            let ctx = crate::streams::WriteCtx {
+                                now,
+                                region: &region,
+                                by_ttl: true,
+                                shard_period,
+                            };
+                            crate::ops::item::apply_write(tx, &m, key, Some(&item), None, ctx)?;
+                            Ok::<bool, TxError>(true)
+                        })
+                        .await
+                        .map_err(|TxError(e)| e)?;
+                    deleted += usize::from(done);
+                }
+                if !full {
+                    break;
+                }
             }
         }
         Ok(deleted)

@@ -214,3 +214,46 @@ async fn update_time_to_live_checks_content_then_the_cooldown() {
         ("ENABLED".into(), Some("renamed".into()))
     );
 }
+
+#[tokio::test]
+async fn many_ancient_items_do_not_hold_up_the_sweeper() {
+    let now = 1_800_000_000.0;
+    let clock = Arc::new(ManualClock::new(now));
+    let e = Engine::open(
+        Arc::new(MemoryBackend::new()),
+        Durability::Fsync,
+        EngineConfig::default(),
+        clock.clone(),
+    )
+    .unwrap();
+    e.create_table(req(json!({
+        "TableName": "logs",
+        "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
+        "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    })))
+    .await
+    .unwrap();
+    e.update_time_to_live(req(json!({"TableName":"logs","TimeToLiveSpecification":{"Enabled":true,"AttributeName":"exp"}})))
+        .await
+        .unwrap();
+    // 1,500 items whose expiry is more than five years back (left alone for good), and
+    // 1,200 that expired a minute ago.
+    for i in 0..1500 {
+        e.put_item(req(json!({"TableName":"logs","Item":{"pk":{"S":format!("old{i}")},"exp":{"N":"1000000000"}}})))
+            .await
+            .unwrap();
+    }
+    for i in 0..1200 {
+        e.put_item(req(json!({"TableName":"logs","Item":{"pk":{"S":format!("due{i}")},"exp":{"N":format!("{}", now - 60.0)}}})))
+            .await
+            .unwrap();
+    }
+    assert_eq!(e.sweep_expired().await.unwrap(), 1200);
+    assert_eq!(e.sweep_expired().await.unwrap(), 0);
+    let left: QueryOutput = e
+        .scan(req(json!({"TableName":"logs","Select":"COUNT"})))
+        .await
+        .unwrap();
+    assert_eq!(left.count, 1500);
+}
