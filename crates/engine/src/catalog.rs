@@ -39,6 +39,12 @@ pub struct TableMeta {
     /// Every stream the table has had that is still retained, oldest first.
     #[serde(default)]
     pub streams: Vec<crate::streams::StreamInfo>,
+    /// Point-in-time recovery, when enabled.
+    #[serde(default)]
+    pub pitr: Option<crate::backup::Pitr>,
+    /// While a restore fills the table: where its items come from.
+    #[serde(default)]
+    pub restore_source: Option<crate::backup::RestoreSource>,
 }
 
 impl TableMeta {

@@ -12,6 +12,7 @@
 //! - keyspace `t.<table id>`: encoded item key (see `ferrodyn_types::key`) -> item
 //!   (`ferrodyn_types::codec`).
 
+pub mod backup;
 pub mod capacity;
 pub mod catalog;
 pub mod clock;
@@ -117,7 +118,9 @@ impl Engine {
     ) -> Result<Engine, StorageError> {
         backend.create_keyspace(CATALOG)?;
         backend.create_keyspace(STATS)?;
+        backend.create_keyspace(backup::BACKUPS)?;
         let tables = catalog::load(&*backend)?;
+        let backups = Engine::live_backup_keyspaces(&*backend)?;
         let live: std::collections::HashSet<String> = tables
             .values()
             .flat_map(|t| {
@@ -125,13 +128,22 @@ impl Engine {
                     .chain(t.indexes().into_iter().map(|i| i.keyspace))
                     .chain(t.ttl.as_ref().map(|_| ttl::keyspace_of(&t.keyspace)))
                     .chain((!t.streams.is_empty()).then(|| streams::keyspace_of(&t.keyspace)))
+                    .chain(
+                        t.pitr
+                            .as_ref()
+                            .map(|_| backup::history_keyspace(&t.keyspace)),
+                    )
+                    .chain(t.restore_source.as_ref().map(|r| r.keyspace.clone()))
             })
+            .chain(backups)
             .collect();
         for ks in backend.keyspaces()? {
             if (ks.starts_with("t.")
                 || ks.starts_with("i.")
                 || ks.starts_with("e.")
-                || ks.starts_with("s."))
+                || ks.starts_with("s.")
+                || ks.starts_with("h.")
+                || ks.starts_with("b."))
                 && !live.contains(&ks)
             {
                 tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");
@@ -188,6 +200,24 @@ impl Engine {
                 }
             }
         });
+        let restoring: Vec<String> = engine
+            .tables
+            .read()
+            .map(|t| {
+                t.values()
+                    .filter(|m| m.restore_source.is_some())
+                    .map(|m| m.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for table in restoring {
+            let e = engine.clone();
+            tokio::spawn(async move {
+                if let Err(err) = e.fill_restored(&table).await {
+                    tracing::warn!(table, error = %err, "restore failed");
+                }
+            });
+        }
         for (table, index) in pending {
             let e = engine.clone();
             tokio::spawn(async move {
@@ -209,16 +239,19 @@ impl Engine {
 
     /// The table called `name`, or DynamoDB's not-found error for item operations.
     pub(crate) fn table(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
-        self.tables
-            .read()
-            .ok()
-            .and_then(|t| t.get(name).cloned())
+        self.lookup(name)
+            .filter(|m| m.restore_source.is_none())
             .ok_or_else(|| ApiError::ResourceNotFound("Requested resource not found".into()))
+    }
+
+    /// The table called `name`, even while a restore is still filling it.
+    fn lookup(&self, name: &str) -> Option<Arc<TableMeta>> {
+        self.tables.read().ok().and_then(|t| t.get(name).cloned())
     }
 
     /// The table called `name`, or the not-found error of table operations.
     pub(crate) fn table_for_admin(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
-        self.table(name).map_err(|_| {
+        self.lookup(name).ok_or_else(|| {
             ApiError::ResourceNotFound(format!(
                 "Requested resource not found: Table: {name} not found"
             ))

@@ -45,6 +45,32 @@ pub enum ApiError {
     #[error("{0}")]
     RequestTooLarge(String),
     #[error("{0}")]
+    BackupNotFound(String),
+    #[error("{0}")]
+    BackupInUse(String),
+    #[error("{0}")]
+    TableNotFound(String),
+    #[error("{0}")]
+    TableAlreadyExists(String),
+    #[error("{0}")]
+    TableInUse(String),
+    #[error("{0}")]
+    ContinuousBackupsUnavailable(String),
+    #[error("{0}")]
+    PointInTimeRecoveryUnavailable(String),
+    #[error("{0}")]
+    InvalidRestoreTime(String),
+    #[error("{0}")]
+    ExportNotFound(String),
+    #[error("{0}")]
+    ImportNotFound(String),
+    #[error("{0}")]
+    ExportConflict(String),
+    #[error("{0}")]
+    ImportConflict(String),
+    #[error("{0}")]
+    InvalidExportTime(String),
+    #[error("{0}")]
     InternalServerError(String),
 }
 
@@ -97,6 +123,39 @@ impl ApiError {
             }
             ApiError::InternalServerError(_) => {
                 "com.amazonaws.dynamodb.v20120810#InternalServerError"
+            }
+            ApiError::BackupNotFound(_) => {
+                "com.amazonaws.dynamodb.v20120810#BackupNotFoundException"
+            }
+            ApiError::BackupInUse(_) => "com.amazonaws.dynamodb.v20120810#BackupInUseException",
+            ApiError::TableNotFound(_) => "com.amazonaws.dynamodb.v20120810#TableNotFoundException",
+            ApiError::TableAlreadyExists(_) => {
+                "com.amazonaws.dynamodb.v20120810#TableAlreadyExistsException"
+            }
+            ApiError::TableInUse(_) => "com.amazonaws.dynamodb.v20120810#TableInUseException",
+            ApiError::ContinuousBackupsUnavailable(_) => {
+                "com.amazonaws.dynamodb.v20120810#ContinuousBackupsUnavailableException"
+            }
+            ApiError::PointInTimeRecoveryUnavailable(_) => {
+                "com.amazonaws.dynamodb.v20120810#PointInTimeRecoveryUnavailableException"
+            }
+            ApiError::InvalidRestoreTime(_) => {
+                "com.amazonaws.dynamodb.v20120810#InvalidRestoreTimeException"
+            }
+            ApiError::ExportNotFound(_) => {
+                "com.amazonaws.dynamodb.v20120810#ExportNotFoundException"
+            }
+            ApiError::ImportNotFound(_) => {
+                "com.amazonaws.dynamodb.v20120810#ImportNotFoundException"
+            }
+            ApiError::ExportConflict(_) => {
+                "com.amazonaws.dynamodb.v20120810#ExportConflictException"
+            }
+            ApiError::ImportConflict(_) => {
+                "com.amazonaws.dynamodb.v20120810#ImportConflictException"
+            }
+            ApiError::InvalidExportTime(_) => {
+                "com.amazonaws.dynamodb.v20120810#InvalidExportTimeException"
             }
         }
     }

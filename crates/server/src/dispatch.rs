@@ -45,24 +45,26 @@ pub async fn dispatch(
         ListTagsOfResource => json(engine.list_tags_of_resource(decode(body)?).await),
         DescribeEndpoints => json(Ok(engine.describe_endpoints(host))),
         DescribeLimits => json(Ok(engine.describe_limits())),
+        CreateBackup => json(engine.create_backup(decode(body)?).await),
+        DescribeBackup => json(engine.describe_backup(decode(body)?).await),
+        DeleteBackup => json(engine.delete_backup(decode(body)?).await),
+        ListBackups => json(engine.list_backups(decode(body)?).await),
+        RestoreTableFromBackup => json(engine.restore_table_from_backup(decode(body)?).await),
+        RestoreTableToPointInTime => {
+            json(engine.restore_table_to_point_in_time(decode(body)?).await)
+        }
+        UpdateContinuousBackups => json(engine.update_continuous_backups(decode(body)?).await),
+        DescribeContinuousBackups => json(engine.describe_continuous_backups(decode(body)?).await),
         // Planned: see docs/compatibility.md for the issue that brings each.
         BatchExecuteStatement
-        | CreateBackup
-        | DeleteBackup
-        | DescribeBackup
-        | DescribeContinuousBackups
         | DescribeExport
         | DescribeImport
         | ExecuteStatement
         | ExecuteTransaction
         | ExportTableToPointInTime
         | ImportTable
-        | ListBackups
         | ListExports
         | ListImports
-        | RestoreTableFromBackup
-        | RestoreTableToPointInTime
-        | UpdateContinuousBackups
         | GetResourcePolicy
         | PutResourcePolicy
         | DeleteResourcePolicy => Err(ApiError::UnknownOperation),

@@ -110,6 +110,12 @@ pub trait Backend: Send + Sync + 'static {
     fn commit(&self, ops: &[Op], durability: Durability) -> Result<()>;
 
     /// Bytes used on disk (0 for memory).
+    /// Whether an open snapshot holds up commits (the memory backend's read lock); long
+    /// readers then copy what they need and let go before writing.
+    fn snapshots_block_writes(&self) -> bool {
+        false
+    }
+
     fn disk_bytes(&self) -> u64 {
         0
     }

@@ -90,6 +90,10 @@ impl Backend for MemoryBackend {
         "memory"
     }
 
+    fn snapshots_block_writes(&self) -> bool {
+        true
+    }
+
     fn create_keyspace(&self, ks: &str) -> Result<()> {
         let mut data = self
             .data

@@ -139,6 +139,11 @@ impl Store {
         &*self.backend
     }
 
+    /// The backend, shared (for work that runs on another thread, such as a backup copy).
+    pub fn backend_arc(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
     /// A consistent read view; never waits for the commit queue.
     pub fn snapshot(&self) -> Result<Box<dyn ReadView + '_>> {
         self.backend.snapshot()

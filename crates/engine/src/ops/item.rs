@@ -198,6 +198,7 @@ pub(crate) fn apply_write(
     if old.is_some() || new.is_some() {
         crate::streams::on_write(tx, meta, old, new, ctx)?;
         crate::ttl::on_write(tx, meta, key, old, new);
+        crate::backup::on_write(tx, meta, key, old, ctx.now)?;
         let lsi_bytes = crate::index::on_write(tx, meta, key, old, new)?;
         if meta.has_lsi() {
             let delta = new.map(item_size).unwrap_or(0) as i64 - old_size + lsi_bytes;

@@ -274,7 +274,7 @@ impl Engine {
     }
 
     /// The live description: stored description plus status, counts and sizes.
-    fn describe(&self, meta: &TableMeta) -> Result<TableDescription, ApiError> {
+    pub(crate) fn describe(&self, meta: &TableMeta) -> Result<TableDescription, ApiError> {
         let stats = {
             let view = self.store.snapshot().map_err(storage_error)?;
             Stats::read(&*view, &meta.desc.table_id).map_err(storage_error)?
@@ -304,6 +304,7 @@ impl Engine {
         }
         let now = self.clock.now();
         d.table_status = match self.config.transient_delay {
+            _ if meta.restore_source.is_some() => "CREATING".into(),
             Some(delay) if now < d.creation_date_time + delay.as_secs_f64() => "CREATING".into(),
             Some(delay)
                 if meta
@@ -320,6 +321,16 @@ impl Engine {
     pub async fn create_table(
         &self,
         input: CreateTableInput,
+    ) -> Result<TableDescriptionOutput, ApiError> {
+        self.create_table_inner(input, None).await
+    }
+
+    /// CreateTable, or the table a restore fills (`restore` set: it stays CREATING and
+    /// closed to item operations until the restore has copied every item).
+    pub(crate) async fn create_table_inner(
+        &self,
+        input: CreateTableInput,
+        restore: Option<(RestoreSummary, crate::backup::RestoreSource)>,
     ) -> Result<TableDescriptionOutput, ApiError> {
         let Some(name) = input.table_name.clone() else {
             return Err(ApiError::validation(
@@ -583,6 +594,7 @@ impl Engine {
                 .clone()
                 .map(|c| TableClassSummary { table_class: c }),
             deletion_protection_enabled: input.deletion_protection_enabled.unwrap_or(false),
+            restore_summary: restore.as_ref().map(|r| r.0.clone()),
         };
         let meta = TableMeta {
             name: name.clone(),
@@ -596,6 +608,8 @@ impl Engine {
             ttl_changed_at: None,
             ttl_disabled_attr: None,
             streams: Vec::new(),
+            pitr: None,
+            restore_source: restore.map(|r| r.1),
         };
 
         // 3. Commit: the keyspace first (a crash before the catalog entry leaves an orphan
@@ -972,8 +986,16 @@ impl Engine {
                 "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
             ));
         }
+        if meta.restore_source.is_some() {
+            return Err(ApiError::ResourceInUse(format!(
+                "Attempt to change a resource which is still in use: Table is being restored: {name}"
+            )));
+        }
         let mut d = self.describe(&meta)?;
         d.table_status = "DELETING".into();
+        if meta.pitr.is_some() {
+            self.system_backup_before_delete(&meta).await?;
+        }
         let key = name.clone().into_bytes();
         let id = meta.desc.table_id.clone();
         self.store
@@ -1020,6 +1042,12 @@ impl Engine {
             let ks = crate::ttl::keyspace_of(&meta.keyspace);
             if let Err(e) = self.store.backend().drop_keyspace(&ks) {
                 tracing::warn!(error = %e, keyspace = %ks, "could not drop expiry keyspace");
+            }
+        }
+        if meta.pitr.is_some() {
+            let ks = crate::backup::history_keyspace(&meta.keyspace);
+            if let Err(e) = self.store.backend().drop_keyspace(&ks) {
+                tracing::warn!(error = %e, keyspace = %ks, "could not drop history keyspace");
             }
         }
         Ok(TableDescriptionOutput {
@@ -1216,6 +1244,14 @@ fn sse_description(
 }
 
 /// A stream label: the creation time as DynamoDB formats it (ISO 8601, milliseconds).
+/// `2026-10-06T23:16:32Z`: the form DynamoDB's messages print times in.
+pub(crate) fn iso_seconds(t: f64) -> String {
+    let mut s = format_label(t);
+    s.truncate(19);
+    s.push('Z');
+    s
+}
+
 fn format_label(now: f64) -> String {
     let ms = (now * 1000.0) as i64;
     let secs = ms.div_euclid(1000);
