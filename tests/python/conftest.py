@@ -154,12 +154,21 @@ def server_log_dir():
 
 
 @pytest.fixture(scope="session")
+def s3_dir(server_log_dir) -> Path:
+    """The directory the session server uses for S3 (exports and imports)."""
+    if EXTERNAL_ENDPOINT:
+        pytest.skip("needs the server's --s3-dir")
+    return server_log_dir / "s3"
+
+
+@pytest.fixture(scope="session")
 def endpoint(server_log_dir):
     """URL of the server under test (started here unless FERRODYN_ENDPOINT is set)."""
     if EXTERNAL_ENDPOINT:
         yield EXTERNAL_ENDPOINT.rstrip("/")
         return
-    server = ServerProcess(["--in-memory"], server_log_dir / "ferrodyn-session.log")
+    server = ServerProcess(["--in-memory", "--s3-dir", str(server_log_dir / "s3")],
+                           server_log_dir / "ferrodyn-session.log")
     try:
         yield server.endpoint
     finally:

@@ -182,3 +182,63 @@ def test_point_in_time_recovery(c, run_aws, unique_name):
     assert [b["BackupName"] for b in system] == [f"{name}$DeletedTableBackup"]
     for t in (target, latest):
         c.delete_table(TableName=t)
+
+
+def wait_status(get, key, done=("COMPLETED", "FAILED"), timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        d = get()
+        if d[key] in done:
+            return d
+        assert time.monotonic() < deadline, d
+        time.sleep(0.1)
+
+
+def test_export_then_import_through_boto3(c, s3_dir, unique_name):
+    name = unique_name("exp")
+    create_messages_table(c, name)
+    sent = send_messages(c, name)
+    arn = c.describe_table(TableName=name)["Table"]["TableArn"]
+    with pytest.raises(ClientError) as e:
+        c.export_table_to_point_in_time(TableArn=arn, S3Bucket="lab-bucket")
+    assert error_of(e) == ("PointInTimeRecoveryUnavailableException",
+                           f"Point in time recovery is not enabled for table '{name}'")
+    c.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
+        "PointInTimeRecoveryEnabled": True})
+    out = c.export_table_to_point_in_time(TableArn=arn, S3Bucket="lab-bucket",
+                                          S3Prefix="chat", ExportFormat="DYNAMODB_JSON")
+    earn = out["ExportDescription"]["ExportArn"]
+    assert re.fullmatch(re.escape(arn) + r"/export/\d{14}-[0-9a-f]{8}", earn)
+    d = wait_status(lambda: c.describe_export(ExportArn=earn)["ExportDescription"],
+                    "ExportStatus")
+    assert d["ExportStatus"] == "COMPLETED" and d["ItemCount"] == 5
+    export_id = earn.rsplit("/", 1)[1]
+    base = s3_dir / "lab-bucket" / "chat" / "AWSDynamoDB" / export_id
+    summary = json.loads((base / "manifest-summary.json").read_text())
+    assert summary["itemCount"] == 5 and summary["exportArn"] == earn
+    assert [e["ExportArn"] for e in c.list_exports(TableArn=arn)["ExportSummaries"]] == [earn]
+
+    target = unique_name("imp")
+    imp = c.import_table(
+        S3BucketSource={"S3Bucket": "lab-bucket", "S3KeyPrefix": f"chat/AWSDynamoDB/{export_id}/data/"},
+        InputFormat="DYNAMODB_JSON", InputCompressionType="GZIP",
+        TableCreationParameters={
+            "TableName": target,
+            "KeySchema": [{"AttributeName": "ConversationId", "KeyType": "HASH"},
+                          {"AttributeName": "SentAt", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "ConversationId", "AttributeType": "S"},
+                                     {"AttributeName": "SentAt", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST"})
+    iarn = imp["ImportTableDescription"]["ImportArn"]
+    d = wait_status(lambda: c.describe_import(ImportArn=iarn)["ImportTableDescription"],
+                    "ImportStatus")
+    assert d["ImportStatus"] == "COMPLETED", d
+    assert (d["ProcessedItemCount"], d["ImportedItemCount"], d["ErrorCount"]) == (5, 5, 0)
+    c.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    items = c.query(TableName=target, KeyConditionExpression="ConversationId = :c",
+                    ExpressionAttributeValues={":c": {"S": "tom#jerry"}})["Items"]
+    assert items == sent
+    c.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
+        "PointInTimeRecoveryEnabled": False})
+    for t in (name, target):
+        c.delete_table(TableName=t)

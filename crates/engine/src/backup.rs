@@ -124,7 +124,7 @@ pub(crate) fn on_write(
 
 /// Copy the table as it was at `at` (or now) into `target`, from one snapshot; returns
 /// (items, bytes). Blocking: run it off the async workers.
-fn materialize(
+pub(crate) fn materialize(
     backend: &dyn Backend,
     meta: &TableMeta,
     at: Option<f64>,
@@ -811,7 +811,7 @@ impl Engine {
     ) -> Result<TableDescriptionOutput, ApiError> {
         let create = restore_create_input(src, input, target);
         let out = self
-            .create_table_inner(create, Some((summary, source)))
+            .create_table_inner(create, Some((Some(summary), source)))
             .await?;
         let name = target.to_owned();
         match self.me.get().and_then(std::sync::Weak::upgrade) {

@@ -17,8 +17,10 @@ pub mod capacity;
 pub mod catalog;
 pub mod clock;
 pub mod index;
+pub mod ion;
 pub mod ops;
 pub mod streams;
+pub mod transfer;
 pub mod ttl;
 
 use std::collections::HashMap;
@@ -54,6 +56,8 @@ pub struct EngineConfig {
     /// How long after a Time to Live change another UpdateTimeToLive is refused
     /// (DynamoDB: about 31 minutes; zero turns the cooldown off).
     pub ttl_cooldown: Duration,
+    /// The directory standing in for S3: each bucket is a folder under it.
+    pub s3_root: std::path::PathBuf,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +69,7 @@ impl Default for EngineConfig {
             ttl_sweep_interval: Duration::from_secs(30),
             stream_shard_period: Duration::from_secs(4 * 3600),
             ttl_cooldown: Duration::from_secs(31 * 60),
+            s3_root: std::path::PathBuf::from("ferrodyn-s3"),
         }
     }
 }
@@ -119,6 +124,8 @@ impl Engine {
         backend.create_keyspace(CATALOG)?;
         backend.create_keyspace(STATS)?;
         backend.create_keyspace(backup::BACKUPS)?;
+        backend.create_keyspace(transfer::EXPORTS)?;
+        backend.create_keyspace(transfer::IMPORTS)?;
         let tables = catalog::load(&*backend)?;
         let backups = Engine::live_backup_keyspaces(&*backend)?;
         let live: std::collections::HashSet<String> = tables

@@ -399,3 +399,202 @@ proptest! {
         });
     }
 }
+
+fn engine_with_s3(clock: Arc<ManualClock>, root: &std::path::Path) -> Engine {
+    Engine::open(
+        Arc::new(MemoryBackend::new()),
+        Durability::Fsync,
+        EngineConfig {
+            s3_root: root.to_path_buf(),
+            ..EngineConfig::default()
+        },
+        clock,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn export_then_import_gives_an_identical_table() {
+    let root = std::env::temp_dir().join(format!("ferrodyn-s3-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let e = engine_with_s3(clock.clone(), &root);
+    create(&e, "src").await;
+    for i in 0..300 {
+        put(&e, "src", &format!("p{}", i % 7), i, i * 3).await;
+    }
+    // Every type survives the trip.
+    e.put_item(req(json!({"TableName":"src","Item":{
+        "pk":{"S":"all"},"sk":{"N":"0"},"s":{"S":"é \"q\"\n"},"n":{"N":"-1.5E-20"},"b":{"B":"AAEC"},
+        "t":{"BOOL":false},"z":{"NULL":true},"lst":{"L":[{"N":"1"},{"SS":["x"]}]},
+        "m":{"M":{"a b":{"NS":["1","2"]},"c":{"BS":["AQ=="]}}}}})))
+        .await
+        .unwrap();
+    let arn = e
+        .describe_table(req(json!({"TableName":"src"})))
+        .await
+        .unwrap()
+        .table
+        .table_arn;
+    match e
+        .export_table_to_point_in_time(req(json!({"TableArn": arn, "S3Bucket": "bkt"})))
+        .await
+    {
+        Err(ApiError::PointInTimeRecoveryUnavailable(m)) => {
+            assert_eq!(m, "Point in time recovery is not enabled for table 'src'")
+        }
+        other => panic!("{other:?}"),
+    }
+    e.update_continuous_backups(req(json!({"TableName":"src","PointInTimeRecoverySpecification":{"PointInTimeRecoveryEnabled":true}})))
+        .await
+        .unwrap();
+    clock.advance(5.0);
+    let want = contents(&e, "src").await;
+    for (format, table) in [("DYNAMODB_JSON", "fromjson"), ("ION", "fromion")] {
+        let out = e
+            .export_table_to_point_in_time(req(json!({"TableArn": arn, "S3Bucket": "bkt", "S3Prefix": format!("exports/{format}"), "ExportFormat": format})))
+            .await
+            .unwrap();
+        let earn = out["ExportDescription"]["ExportArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let d = e
+            .describe_export(req(json!({ "ExportArn": earn })))
+            .await
+            .unwrap();
+        let d = &d["ExportDescription"];
+        assert_eq!(d["ExportStatus"], "COMPLETED");
+        assert_eq!(d["ItemCount"], 301);
+        let id = earn.rsplit('/').next().unwrap();
+        let dir = root.join(format!("bkt/exports/{format}/AWSDynamoDB/{id}"));
+        for f in [
+            "_started",
+            "manifest-summary.json",
+            "manifest-files.json",
+            "manifest-summary.checksum",
+            "manifest-files.checksum",
+        ] {
+            assert!(dir.join(f).exists(), "{f}");
+        }
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest-summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["itemCount"], 301);
+        assert_eq!(summary["outputFormat"], format);
+        assert_eq!(summary["exportArn"], earn.as_str());
+        let files = std::fs::read_to_string(dir.join("manifest-files.json")).unwrap();
+        let first: serde_json::Value = serde_json::from_str(files.lines().next().unwrap()).unwrap();
+        assert!(root
+            .join("bkt")
+            .join(first["dataFileS3Key"].as_str().unwrap())
+            .exists());
+        // Import what was exported.
+        let imp = e
+            .import_table(req(json!({
+                "S3BucketSource": {"S3Bucket": "bkt", "S3KeyPrefix": format!("exports/{format}/AWSDynamoDB/{id}/data/")},
+                "InputFormat": format, "InputCompressionType": "GZIP",
+                "TableCreationParameters": {
+                    "TableName": table,
+                    "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],
+                    "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],
+                    "BillingMode": "PAY_PER_REQUEST"
+                }
+            })))
+            .await
+            .unwrap();
+        let iarn = imp["ImportTableDescription"]["ImportArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let d = e
+            .describe_import(req(json!({ "ImportArn": iarn })))
+            .await
+            .unwrap();
+        let d = &d["ImportTableDescription"];
+        assert_eq!(d["ImportStatus"], "COMPLETED", "{d}");
+        assert_eq!(d["ProcessedItemCount"], 301);
+        assert_eq!(d["ImportedItemCount"], 301);
+        assert_eq!(d["ErrorCount"], 0);
+        assert_eq!(contents(&e, table).await, want, "{format}");
+    }
+    let l = e
+        .list_exports(req(json!({ "TableArn": arn })))
+        .await
+        .unwrap();
+    assert_eq!(l["ExportSummaries"].as_array().unwrap().len(), 2);
+    let l = e.list_imports(req(json!({}))).await.unwrap();
+    assert_eq!(l["ImportSummaryList"].as_array().unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test]
+async fn csv_import_counts_bad_lines_and_keeps_the_good_ones() {
+    let root = std::env::temp_dir().join(format!("ferrodyn-s3-csv-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("in/people")).unwrap();
+    std::fs::write(
+        root.join("in/people/a.csv"),
+        "id;age;name\n1;30;Ann\nx;31;Bad\n2;;Bob\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("in/people/b.csv"), "id;age;name\n3;5;\"Cy;d\"\n").unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let e = engine_with_s3(clock, &root);
+    let imp = e
+        .import_table(req(json!({
+            "S3BucketSource": {"S3Bucket": "in", "S3KeyPrefix": "people/"},
+            "InputFormat": "CSV", "InputFormatOptions": {"Csv": {"Delimiter": ";"}},
+            "TableCreationParameters": {
+                "TableName": "people",
+                "KeySchema": [{"AttributeName":"id","KeyType":"HASH"}],
+                "AttributeDefinitions": [{"AttributeName":"id","AttributeType":"N"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }
+        })))
+        .await
+        .unwrap();
+    let iarn = imp["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = e
+        .describe_import(req(json!({ "ImportArn": iarn })))
+        .await
+        .unwrap();
+    let d = &d["ImportTableDescription"];
+    assert_eq!(d["ImportStatus"], "FAILED");
+    assert_eq!(d["FailureCode"], "ItemValidationError");
+    assert_eq!(d["ProcessedItemCount"], 4);
+    assert_eq!(d["ImportedItemCount"], 3);
+    assert_eq!(d["ErrorCount"], 1);
+    let scan: QueryOutput = e.scan(req(json!({"TableName":"people"}))).await.unwrap();
+    let mut items: Vec<serde_json::Value> = serde_json::to_value(&scan).unwrap()["Items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    items.sort_by_key(|i| i["id"]["N"].as_str().unwrap().to_owned());
+    assert_eq!(
+        serde_json::Value::Array(items),
+        json!([
+            {"id":{"N":"1"},"age":{"S":"30"},"name":{"S":"Ann"}},
+            {"id":{"N":"2"},"name":{"S":"Bob"}},
+            {"id":{"N":"3"},"age":{"S":"5"},"name":{"S":"Cy;d"}}
+        ])
+    );
+    // The table exists now: a second import of the same name is refused.
+    match e
+        .import_table(req(json!({
+            "S3BucketSource": {"S3Bucket": "in"}, "InputFormat": "CSV",
+            "TableCreationParameters": {"TableName": "people",
+                "KeySchema": [{"AttributeName":"id","KeyType":"HASH"}],
+                "AttributeDefinitions": [{"AttributeName":"id","AttributeType":"N"}],
+                "BillingMode": "PAY_PER_REQUEST"}
+        })))
+        .await
+    {
+        Err(ApiError::ResourceInUse(m)) => assert_eq!(m, "Table already exists: people"),
+        other => panic!("{other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

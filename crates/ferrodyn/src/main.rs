@@ -73,6 +73,9 @@ struct Cli {
     /// refused, as DynamoDB refuses it (0 turns the cooldown off)
     #[arg(long, default_value_t = 1860.0, value_name = "SECONDS")]
     ttl_cooldown: f64,
+    /// Directory standing in for S3 in exports and imports: each bucket is a folder in it
+    #[arg(long, default_value = "ferrodyn-s3", value_name = "DIR")]
+    s3_dir: std::path::PathBuf,
 }
 
 /// Rewrite DynamoDB Local's single-dash flags into ours, so scripts that start DynamoDB
@@ -154,6 +157,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         transient_delay,
         ttl_sweep_interval: Duration::from_secs_f64(cli.ttl_sweep_interval.clamp(0.01, 86_400.0)),
         ttl_cooldown: Duration::from_secs_f64(cli.ttl_cooldown.clamp(0.0, 86_400.0)),
+        s3_root: cli.s3_dir.clone(),
         ..EngineConfig::default()
     };
     let engine = Engine::open(backend, durability, config, Arc::new(SystemClock))

@@ -54,17 +54,17 @@ pub async fn dispatch(
             json(engine.restore_table_to_point_in_time(decode(body)?).await)
         }
         UpdateContinuousBackups => json(engine.update_continuous_backups(decode(body)?).await),
+        ExportTableToPointInTime => json(engine.export_table_to_point_in_time(decode(body)?).await),
+        DescribeExport => json(engine.describe_export(decode(body)?).await),
+        ListExports => json(engine.list_exports(decode(body)?).await),
+        ImportTable => json(engine.import_table(decode(body)?).await),
+        DescribeImport => json(engine.describe_import(decode(body)?).await),
+        ListImports => json(engine.list_imports(decode(body)?).await),
         DescribeContinuousBackups => json(engine.describe_continuous_backups(decode(body)?).await),
         // Planned: see docs/compatibility.md for the issue that brings each.
         BatchExecuteStatement
-        | DescribeExport
-        | DescribeImport
         | ExecuteStatement
         | ExecuteTransaction
-        | ExportTableToPointInTime
-        | ImportTable
-        | ListExports
-        | ListImports
         | GetResourcePolicy
         | PutResourcePolicy
         | DeleteResourcePolicy => Err(ApiError::UnknownOperation),

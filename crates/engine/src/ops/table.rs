@@ -330,7 +330,7 @@ impl Engine {
     pub(crate) async fn create_table_inner(
         &self,
         input: CreateTableInput,
-        restore: Option<(RestoreSummary, crate::backup::RestoreSource)>,
+        restore: Option<(Option<RestoreSummary>, crate::backup::RestoreSource)>,
     ) -> Result<TableDescriptionOutput, ApiError> {
         let Some(name) = input.table_name.clone() else {
             return Err(ApiError::validation(
@@ -594,7 +594,7 @@ impl Engine {
                 .clone()
                 .map(|c| TableClassSummary { table_class: c }),
             deletion_protection_enabled: input.deletion_protection_enabled.unwrap_or(false),
-            restore_summary: restore.as_ref().map(|r| r.0.clone()),
+            restore_summary: restore.as_ref().and_then(|r| r.0.clone()),
         };
         let meta = TableMeta {
             name: name.clone(),
