@@ -539,7 +539,7 @@ impl Engine {
             ));
         }
         if let Some(tags) = &input.tags {
-            check_tags(tags)?;
+            check_tags(tags, &[])?;
         }
         if let Some(s) = &input.stream_specification {
             if s.stream_enabled == Some(true) && s.stream_view_type.is_none() {
@@ -1195,26 +1195,70 @@ fn gsi_updates(
     Ok((created, deleted))
 }
 
-pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), ApiError> {
-    if tags.len() > 50 {
-        return Err(ApiError::validation(
-            "The number of tags exceeds the limit of 50",
-        ));
-    }
+/// Tag rules and messages as recorded from DynamoDB (docs/compatibility.md): each tag's
+/// key and value, the reserved `aws:` prefix, duplicates; then the count after merging
+/// into `existing` (at most 50).
+pub(crate) fn check_tags(tags: &[Tag], existing: &[Tag]) -> Result<(), ApiError> {
     let mut seen = HashSet::new();
     for t in tags {
+        check_tag_key(t.key.as_deref())?;
         let k = t.key.as_deref().unwrap_or_default();
-        if k.is_empty() || k.chars().count() > 128 {
-            return Err(ApiError::validation("Invalid TagKey"));
-        }
-        if t.value.as_deref().is_some_and(|v| v.chars().count() > 256) {
-            return Err(ApiError::validation("Invalid TagValue"));
+        match t.value.as_deref() {
+            None => {
+                return Err(ApiError::validation(
+                    "The Tag Value provided is invalid, Value: null",
+                ))
+            }
+            Some(v) if v.chars().count() > 256 || !v.chars().all(tag_char) => {
+                return Err(ApiError::validation(format!(
+                    "The Tag Value provided is invalid, Value: {v}"
+                )))
+            }
+            Some(_) => {}
         }
         if !seen.insert(k) {
-            return Err(ApiError::validation("Duplicate tag keys found"));
+            return Err(ApiError::validation(format!(
+                "Duplicate Tag Keys provided as input: Duplicate Tag Key found {k}"
+            )));
         }
     }
+    let merged = existing
+        .iter()
+        .filter(|e| !tags.iter().any(|t| t.key == e.key))
+        .count()
+        + tags.len();
+    if merged > 50 {
+        return Err(ApiError::validation(
+            "Number of Tags exceed the current limit for the provided ResourceArn",
+        ));
+    }
     Ok(())
+}
+
+/// A tag key: 1 to 128 allowed characters, not starting with `aws:` in any case.
+pub(crate) fn check_tag_key(key: Option<&str>) -> Result<(), ApiError> {
+    let Some(k) = key else {
+        return Err(ApiError::validation(
+            "The Tag Key provided is invalid, Key: null",
+        ));
+    };
+    let n = k.chars().count();
+    if n == 0 || n > 128 || !k.chars().all(tag_char) {
+        return Err(ApiError::validation(format!(
+            "The Tag Key provided is invalid, Key: {k}"
+        )));
+    }
+    if k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+        return Err(ApiError::validation(format!(
+            "Tag Key cannot be prefixed with aws:, Key: {k}"
+        )));
+    }
+    Ok(())
+}
+
+/// Letters and numbers of any script, spaces, and `_ . : / = + - @`.
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
 }
 
 fn sse_description(

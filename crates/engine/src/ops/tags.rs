@@ -52,7 +52,7 @@ impl Engine {
             .filter(|t| t.desc.table_arn == arn)
             .ok_or_else(|| {
                 ApiError::ResourceNotFound(format!(
-                    "Requested resource not found: ResourcArn: {arn} not found"
+                    "Requested resource not found: ResourceArn: {arn} not found"
                 ))
             })
     }
@@ -63,22 +63,23 @@ impl Engine {
         v.not_null(&input.tags, "tags");
         v.into_result()?;
         let tags = input.tags.unwrap_or_default();
-        crate::ops::table::check_tags(&tags)?;
+        if tags.is_empty() {
+            return Err(ApiError::validation(
+                "Atleast one Tag needs to be provided as Input.",
+            ));
+        }
+        crate::ops::table::check_tags(&tags, &[])?;
         let meta = self.table_by_arn(
             input.resource_arn.as_deref().unwrap_or_default(),
             "TagResource",
         )?;
+        crate::ops::table::check_tags(&tags, &meta.tags)?;
         let mut m = (*meta).clone();
         for t in tags {
             match m.tags.iter_mut().find(|x| x.key == t.key) {
                 Some(x) => x.value = t.value,
                 None => m.tags.push(t),
             }
-        }
-        if m.tags.len() > 50 {
-            return Err(ApiError::LimitExceeded(
-                "The number of tags exceeds the limit of 50".into(),
-            ));
         }
         self.replace_meta(&meta, m).await?;
         Ok(Empty {})
@@ -89,6 +90,20 @@ impl Engine {
         check_arn(&mut v, &input.resource_arn);
         v.not_null(&input.tag_keys, "tagKeys");
         v.into_result()?;
+        let keys = input.tag_keys.clone().unwrap_or_default();
+        if keys.is_empty() {
+            return Err(ApiError::validation(
+                "Atleast one Tag Key needs to be provided as Input.",
+            ));
+        }
+        for k in &keys {
+            crate::ops::table::check_tag_key(Some(k))?;
+        }
+        if keys.len() > 50 {
+            return Err(ApiError::validation(
+                "Number of Tags exceed the current limit for the provided ResourceArn",
+            ));
+        }
         let meta = self.table_by_arn(
             input.resource_arn.as_deref().unwrap_or_default(),
             "UntagResource",
