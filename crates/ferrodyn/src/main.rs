@@ -3,6 +3,8 @@
 //! Wires configuration, the storage backend, the engine and the HTTP server together, and
 //! handles SIGINT/SIGTERM by finishing in-flight requests and closing storage cleanly.
 
+mod admin;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +78,9 @@ struct Cli {
     /// Directory standing in for S3 in exports and imports: each bucket is a folder in it
     #[arg(long, default_value = "ferrodyn-s3", value_name = "DIR")]
     s3_dir: std::path::PathBuf,
+    /// Operator commands against a running server (without one, the server starts)
+    #[command(subcommand)]
+    command: Option<admin::Command>,
 }
 
 /// Rewrite DynamoDB Local's single-dash flags into ours, so scripts that start DynamoDB
@@ -124,6 +129,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(cmd) = cli.command {
+        return match runtime.block_on(admin::run(cmd)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferrodyn: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
