@@ -152,7 +152,8 @@ def test_point_in_time_recovery(c, run_aws, unique_name):
     c.put_item(TableName=name, Item={**sent[1], "Body": {"S": "edited"}})
 
     target = unique_name("pitr-r")
-    out = c.restore_table_to_point_in_time(SourceTableName=name, TargetTableName=target,
+    table_arn = c.describe_table(TableName=name)["Table"]["TableArn"]
+    out = c.restore_table_to_point_in_time(SourceTableArn=table_arn, TargetTableName=target,
                                            RestoreDateTime=middle)["TableDescription"]
     assert out["RestoreSummary"]["SourceTableArn"].endswith(f":table/{name}")
     c.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 30})

@@ -57,3 +57,13 @@ def test_tag_validation_messages(client, table):
         client.list_tags_of_resource(ResourceArn=missing)
     assert error_of(e) == ("ResourceNotFoundException",
                            f"Requested resource not found: ResourceArn: {missing} not found")
+
+
+def test_describe_limits_and_endpoints(client, endpoint):
+    limits = client.describe_limits()
+    limits.pop("ResponseMetadata")
+    assert limits == {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
+                      "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}
+    eps = client.describe_endpoints()["Endpoints"]
+    assert len(eps) == 1 and eps[0]["CachePeriodInMinutes"] == 1440
+    assert eps[0]["Address"] == endpoint.split("//", 1)[1]
