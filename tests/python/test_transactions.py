@@ -196,3 +196,19 @@ def test_concurrent_increments_lose_nothing(endpoint, make_table):
     assert sum(successes) == 160
     ctr = setup.get_item(TableName=table, Key=K("ctr"), ConsistentRead=True)["Item"]
     assert ctr["c"] == {"N": "200"}
+
+
+def test_client_request_token_with_many_names_is_recognised(client, table):
+    """Regression: the idempotency check compared a serialization of the request whose map
+    order could differ between two identical requests."""
+    items = [{"Update": {"TableName": table, "Key": {"pk": {"S": "tok"}},
+                         "UpdateExpression": "SET #a = :a, #b = :b, #c = :c, #d = :d ADD #n :one",
+                         "ExpressionAttributeNames": {"#a": "a", "#b": "b", "#c": "c",
+                                                      "#d": "d", "#n": "n"},
+                         "ExpressionAttributeValues": {":a": {"S": "1"}, ":b": {"S": "2"},
+                                                       ":c": {"S": "3"}, ":d": {"S": "4"},
+                                                       ":one": {"N": "1"}}}}]
+    for _ in range(5):
+        client.transact_write_items(TransactItems=items, ClientRequestToken="many-names")
+    item = client.get_item(TableName=table, Key={"pk": {"S": "tok"}})["Item"]
+    assert item["n"] == {"N": "1"}

@@ -45,6 +45,8 @@ pub enum ApiError {
     #[error("{0}")]
     RequestTooLarge(String),
     #[error("{0}")]
+    DuplicateItem(String),
+    #[error("{0}")]
     BackupNotFound(String),
     #[error("{0}")]
     BackupInUse(String),
@@ -124,6 +126,7 @@ impl ApiError {
             ApiError::InternalServerError(_) => {
                 "com.amazonaws.dynamodb.v20120810#InternalServerError"
             }
+            ApiError::DuplicateItem(_) => "com.amazonaws.dynamodb.v20120810#DuplicateItemException",
             ApiError::BackupNotFound(_) => {
                 "com.amazonaws.dynamodb.v20120810#BackupNotFoundException"
             }

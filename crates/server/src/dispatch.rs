@@ -61,13 +61,13 @@ pub async fn dispatch(
         DescribeImport => json(engine.describe_import(decode(body)?).await),
         ListImports => json(engine.list_imports(decode(body)?).await),
         DescribeContinuousBackups => json(engine.describe_continuous_backups(decode(body)?).await),
+        ExecuteStatement => json(engine.execute_statement(decode(body)?).await),
+        BatchExecuteStatement => json(engine.batch_execute_statement(decode(body)?).await),
+        ExecuteTransaction => json(engine.execute_transaction(decode(body)?).await),
         // Planned: see docs/compatibility.md for the issue that brings each.
-        BatchExecuteStatement
-        | ExecuteStatement
-        | ExecuteTransaction
-        | GetResourcePolicy
-        | PutResourcePolicy
-        | DeleteResourcePolicy => Err(ApiError::UnknownOperation),
+        GetResourcePolicy | PutResourcePolicy | DeleteResourcePolicy => {
+            Err(ApiError::UnknownOperation)
+        }
         // No local meaning: global tables, Kinesis destinations, contributor insights,
         // replica auto scaling.
         CreateGlobalTable

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod exprs;
 pub mod item;
 pub mod meta;
+pub mod partiql;
 pub mod query;
 pub mod table;
 pub mod tags;

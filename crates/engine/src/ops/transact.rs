@@ -153,7 +153,11 @@ impl Engine {
 
         // Idempotency: the same token with the same parameters within 10 minutes answers
         // what the first request answered, without writing again.
-        let request = serde_json::to_string(&input).unwrap_or_default();
+        // Canonical JSON (object keys sorted): the input's maps are HashMaps, whose
+        // serialization order differs between two equal requests.
+        let request = serde_json::to_value(&input)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         let now = self.clock.now();
         if let Some(token) = &input.client_request_token {
             let mut tokens = self
