@@ -22,23 +22,33 @@ def test_backup_taken_under_concurrent_transactions_is_consistent(endpoint, clie
     stop = threading.Event()
     done = [0]
 
+    errors = []
+
+    clients = [make_client(endpoint) for _ in range(pairs)]
+
     def writer(p):
-        c = make_client(endpoint)
+        c = clients[p]
         v = 0
-        while not stop.is_set():
-            v += 1
-            c.transact_write_items(TransactItems=[
-                {"Update": {"TableName": name, "Key": {"pk": {"S": f"{p}{side}"}},
-                            "UpdateExpression": "SET v = :v",
-                            "ExpressionAttributeValues": {":v": {"N": str(v)}}}}
-                for side in "ab"])
-            done[0] += 1
+        try:
+            while not stop.is_set():
+                v += 1
+                c.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": name, "Key": {"pk": {"S": f"{p}{side}"}},
+                                "UpdateExpression": "SET v = :v",
+                                "ExpressionAttributeValues": {":v": {"N": str(v)}}}}
+                    for side in "ab"])
+                done[0] += 1
+        except Exception as e:  # reported below; a thread's exception is otherwise lost
+            errors.append(repr(e))
 
     threads = [threading.Thread(target=writer, args=(p,)) for p in range(pairs)]
     for t in threads:
         t.start()
     try:
-        time.sleep(0.3)
+        deadline = time.monotonic() + 30
+        while done[0] < 4 * pairs and not errors:  # every writer under way
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         arns = []
         for i in range(3):  # several backups while the writers run
             arns.append(client.create_backup(TableName=name, BackupName=f"{name}-{i}")
@@ -48,7 +58,8 @@ def test_backup_taken_under_concurrent_transactions_is_consistent(endpoint, clie
         stop.set()
         for t in threads:
             t.join()
-    assert done[0] > 0
+    assert errors == []
+    print("transactions committed:", done[0])
     for i, arn in enumerate(arns):
         while client.describe_backup(BackupArn=arn)["BackupDescription"]["BackupDetails"][
                 "BackupStatus"] != "AVAILABLE":
