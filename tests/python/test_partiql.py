@@ -187,3 +187,56 @@ def test_batch_and_transaction(client, endpoint, music):
     with pytest.raises(ClientError) as e:
         raw.batch_execute_statement(Statements=[])
     assert error_of(e)[0] == "ValidationException"
+
+
+def test_messages_recorded_from_dynamodb(client, endpoint, music):
+    t = music
+    client.put_item(TableName=t, Item={"Artist": {"S": "m"}, "SongTitle": {"S": "1"},
+                                       "v": {"S": "here"}})
+    with pytest.raises(ClientError) as e:
+        run(client, f"SLECT * FROM \"{t}\"")
+    assert error_of(e) == ("ValidationException",
+                           "Statement wasn't well formed, can't be processed: "
+                           "Expected data manipulation")
+    with pytest.raises(ClientError) as e:
+        run(client, f"SELECT * FROM \"{t}\" WHERE Artist = 'm' AND attribute_exists('v')")
+    assert error_of(e) == ("ValidationException", "Operator or function requires a document "
+                           "path; operator or function: attribute_exists")
+    with pytest.raises(ClientError) as e:
+        run(client, f"SELECT * FROM \"{t}\" WHERE Artist = 'm' AND attribute_exists(v, w)")
+    assert error_of(e)[1] == ("Incorrect number of operands for operator or function; "
+                              "operator or function: attribute_exists, number of operands: 2")
+    with pytest.raises(ClientError) as e:
+        run(client, f"DELETE FROM \"{t}\" WHERE Artist = 'm' AND SongTitle = '1' "
+                    f"RETURNING MODIFIED OLD *")
+    assert error_of(e)[1] == ("Invalid returning clause: RETURNING MODIFIED OLD *. "
+                              "Only RETURNING ALL OLD * is allowed in DELETE statements.")
+    out = client.batch_execute_statement(Statements=[
+        {"Statement": f"SELECT * FROM \"{t}\" WHERE v = 'here'"},
+        {"Statement": f"SELECT * FROM \"{t}\" WHERE Artist = 'm' AND SongTitle = '1'",
+         "ConsistentRead": True},
+    ], ReturnConsumedCapacity="TOTAL")
+    r = out["Responses"]
+    assert r[0] == {"Error": {"Code": "ValidationError", "Message": "Select statements within "
+                              "BatchExecuteStatement must specify the primary key in the "
+                              "where clause."}}
+    assert r[1]["Item"]["v"] == {"S": "here"}
+    assert out["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 1.0}]
+    # a member that ran and failed echoes its table; ReturnValuesOnConditionCheckFailure is inert
+    out = client.batch_execute_statement(Statements=[
+        {"Statement": f"UPDATE \"{t}\" SET w = 1 WHERE Artist = 'm' AND SongTitle = '1' "
+                      f"AND v = 'wrong'", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}])
+    assert out["Responses"][0]["TableName"] == t
+    assert out["Responses"][0]["Error"]["Code"] == "ConditionalCheckFailed"
+    assert "Item" not in out["Responses"][0]["Error"]
+    with pytest.raises(ClientError) as e:
+        client.execute_transaction(TransactStatements=[
+            {"Statement": f"SELECT * FROM \"{t}\" WHERE Artist = 'm'"}])
+    assert error_of(e)[1] == ("Validation failed in TransactStatements[0]: Select statements "
+                              "within ExecuteTransaction must specify the primary key in the "
+                              "where clause.")
+    # a full-key SELECT is a GetItem: half a unit when eventually consistent
+    out = run(client, f"SELECT v FROM \"{t}\" WHERE Artist = 'm' AND SongTitle = '1'",
+              ReturnConsumedCapacity="TOTAL")
+    assert out["Items"] == [{"v": {"S": "here"}}]
+    assert out["ConsumedCapacity"]["CapacityUnits"] == 0.5

@@ -856,7 +856,14 @@ impl Parser<'_> {
                 returning,
             });
         }
-        self.fail("SELECT, INSERT, UPDATE or DELETE")
+        // DynamoDB's words for a statement that starts with anything else.
+        Err(ParseError {
+            message: "Expected data manipulation".into(),
+            at: self
+                .toks
+                .get(self.i)
+                .map(|(_, pos)| line_col(self.text, *pos)),
+        })
     }
 }
 
@@ -942,10 +949,7 @@ mod tests {
     #[test]
     fn reports_where_it_fails() {
         let e = parse("SELECTT * FROMM \"t\"").unwrap_err();
-        assert_eq!(
-            e.message,
-            "Expected SELECT, INSERT, UPDATE or DELETE, found 'SELECTT'"
-        );
+        assert_eq!(e.message, "Expected data manipulation");
         assert_eq!(e.at, Some((1, 1)));
         let e = parse("SELECT * FROM t WHERE").unwrap_err();
         assert_eq!(e.message, "Expected a name, found end of statement");

@@ -201,6 +201,19 @@ impl Tr {
                 format!("{l} IN ({})", items.join(", "))
             }
             Expr::Func(f, args) => {
+                if f == "attribute_exists" || f == "attribute_not_exists" {
+                    if args.len() != 1 {
+                        return Err(ApiError::validation(format!(
+                            "Incorrect number of operands for operator or function; operator or function: {f}, number of operands: {}",
+                            args.len()
+                        )));
+                    }
+                    if !matches!(args.first(), Some(Operand::Path(_))) {
+                        return Err(ApiError::validation(format!(
+                            "Operator or function requires a document path; operator or function: {f}"
+                        )));
+                    }
+                }
                 let args = args
                     .iter()
                     .map(|a| self.operand(a))
@@ -487,6 +500,16 @@ impl Engine {
                 filter,
                 returning,
             } => {
+                if let Some(r) = returning.filter(|r| *r != Returning::AllOld) {
+                    let clause = match r {
+                        Returning::ModifiedOld => "RETURNING MODIFIED OLD *",
+                        Returning::AllNew => "RETURNING ALL NEW *",
+                        _ => "RETURNING MODIFIED NEW *",
+                    };
+                    return Err(ApiError::validation(format!(
+                        "Invalid returning clause: {clause}. Only RETURNING ALL OLD * is allowed in DELETE statements."
+                    )));
+                }
                 let (key, rest) = self.key_of(table, filter, &tr)?;
                 let mut request = json!({
                     "TableName": table, "Key": key,
@@ -523,7 +546,11 @@ impl Engine {
             _ => to_json(&self.delete_item(req(request)?).await?),
         };
         let items: Vec<Value> = out.get("Attributes").cloned().into_iter().collect();
-        Ok(json!({ "Items": items }))
+        let mut result = json!({ "Items": items });
+        if let (Some(c), Some(o)) = (out.get("ConsumedCapacity"), result.as_object_mut()) {
+            o.insert("ConsumedCapacity".into(), c.clone());
+        }
+        Ok(result)
     }
 
     /// SELECT: a Query when the partition key is pinned by equality, else a Scan.
@@ -670,32 +697,71 @@ impl Engine {
             &input.parameters,
         )?;
         match &stmt {
-            Statement::Select(sel) => self.run_select(sel, &input).await,
+            Statement::Select(sel) => {
+                // A full key and nothing else is a GetItem, as DynamoDB plans it.
+                if input.next_token.is_none() {
+                    if let Ok(mut request) = self.plan_get(sel, &input.parameters, "") {
+                        if let Some(o) = request.as_object_mut() {
+                            o.remove("ProjectionExpression");
+                            o.remove("ExpressionAttributeNames");
+                            if let Some(c) = input.consistent_read {
+                                o.insert("ConsistentRead".into(), c.into());
+                            }
+                            if let Some(c) = &input.return_consumed_capacity {
+                                o.insert("ReturnConsumedCapacity".into(), c.clone().into());
+                            }
+                        }
+                        let out = to_json(&self.get_item(req(request)?).await?);
+                        let items: Vec<Value> = out.get("Item").cloned().into_iter().collect();
+                        let mut result = json!({ "Items": project(items, &sel.projection) });
+                        if let (Some(c), Some(o)) =
+                            (out.get("ConsumedCapacity"), result.as_object_mut())
+                        {
+                            o.insert("ConsumedCapacity".into(), c.clone());
+                        }
+                        return Ok(result);
+                    }
+                }
+                self.run_select(sel, &input).await
+            }
             write => {
-                let plan = self.plan_write(write, &input.parameters)?;
+                let mut plan = self.plan_write(write, &input.parameters)?;
+                if let (Some(c), Some(o)) = (
+                    &input.return_consumed_capacity,
+                    plan.request.as_object_mut(),
+                ) {
+                    o.insert("ReturnConsumedCapacity".into(), c.clone().into());
+                }
                 self.run_write(plan, input.return_values_on_condition_check_failure.clone())
                     .await
             }
         }
     }
 
-    /// A SELECT that names a full key, as a GetItem request.
+    /// A SELECT that names a full key, as a GetItem request; `surface` names the
+    /// operation in the error DynamoDB gives when it does not.
     fn plan_get(
         &self,
         sel: &ferrodyn_partiql::Select,
         params: &Option<Vec<Value>>,
+        surface: &str,
     ) -> Result<Value, ApiError> {
         let tr = Tr::new(params);
-        let Some(filter) = &sel.filter else {
-            return Err(ApiError::validation(
-                "Where clause does not contain a mandatory equality on all key attributes",
-            ));
+        let unkeyed = || {
+            ApiError::validation(format!(
+                "Select statements within {surface} must specify the primary key in the where clause."
+            ))
         };
-        let (key, rest) = self.key_of(&sel.table, filter, &tr)?;
-        if !rest.is_empty() || sel.index.is_some() {
-            return Err(ApiError::validation(
-                "Where clause does not contain a mandatory equality on all key attributes",
-            ));
+        let Some(filter) = &sel.filter else {
+            return Err(unkeyed());
+        };
+        let (key, rest) = match self.key_of(&sel.table, filter, &tr) {
+            Ok(k) => k,
+            Err(ApiError::Validation(_)) => return Err(unkeyed()),
+            Err(e) => return Err(e),
+        };
+        if !rest.is_empty() || sel.index.is_some() || sel.order_by.is_some() {
+            return Err(unkeyed());
         }
         let mut request = json!({ "TableName": sel.table, "Key": key });
         if let (Some(paths), Some(o)) = (&sel.projection, request.as_object_mut()) {
@@ -727,14 +793,14 @@ impl Engine {
         }
         v.into_result()?;
         let statements = input.statements.clone().unwrap_or_default();
-        let mut responses = Vec::new();
+        let mut parsed_all = Vec::new();
         let mut kinds = Vec::new();
         for s in &statements {
             let parsed = parse(s.statement.as_deref().unwrap_or_default(), &s.parameters);
             if let Ok(st) = &parsed {
                 kinds.push(st.is_read());
             }
-            responses.push(parsed);
+            parsed_all.push(parsed);
         }
         if kinds.iter().any(|r| *r) && kinds.iter().any(|r| !*r) {
             return Err(ApiError::validation(
@@ -742,54 +808,103 @@ impl Engine {
             ));
         }
         let mut out = Vec::new();
-        for (s, parsed) in statements.iter().zip(responses) {
+        let mut capacity: Vec<(String, f64)> = Vec::new();
+        let want = input.return_consumed_capacity.clone();
+        for (s, parsed) in statements.iter().zip(parsed_all) {
             let result = match parsed {
-                Err(e) => Err(e),
-                Ok(stmt) => self.batch_one(&stmt, s).await,
+                Err(e) => Err((e, None)),
+                Ok(stmt) => self.batch_one(&stmt, s, &want).await,
             };
             out.push(match result {
-                Ok(v) => v,
-                Err(e) => {
+                Ok((v, cc)) => {
+                    if let Some((t, units)) = cc {
+                        match capacity.iter_mut().find(|(n, _)| *n == t) {
+                            Some((_, u)) => *u += units,
+                            None => capacity.push((t, units)),
+                        }
+                    }
+                    v
+                }
+                Err((e, ran_on)) => {
+                    // A member that reached its table echoes it; one refused before is bare.
                     let mut r =
                         json!({ "Error": { "Code": batch_code(&e), "Message": e.to_string() } });
-                    if let ApiError::ConditionalCheckFailed {
-                        item: Some(item), ..
-                    } = &e
-                    {
-                        if let Some(o) = r.get_mut("Error").and_then(Value::as_object_mut) {
-                            o.insert("Item".into(), to_json(item));
-                        }
+                    if let (Some(t), Some(o)) = (ran_on, r.as_object_mut()) {
+                        o.insert("TableName".into(), t.into());
                     }
                     r
                 }
             });
         }
-        Ok(json!({ "Responses": out }))
+        let mut result = json!({ "Responses": out });
+        if matches!(want.as_deref(), Some("TOTAL" | "INDEXES")) {
+            if let Some(o) = result.as_object_mut() {
+                o.insert(
+                    "ConsumedCapacity".into(),
+                    capacity
+                        .into_iter()
+                        .map(|(t, u)| json!({"TableName": t, "CapacityUnits": u}))
+                        .collect::<Vec<_>>()
+                        .into(),
+                );
+            }
+        }
+        Ok(result)
     }
 
+    /// One member of a batch: its response and consumed capacity, or its error and the
+    /// table it ran on (None if it was refused before running).
     async fn batch_one(
         &self,
         stmt: &Statement,
         s: &BatchStatementRequest,
-    ) -> Result<Value, ApiError> {
+        capacity: &Option<String>,
+    ) -> Result<(Value, Option<(String, f64)>), (ApiError, Option<String>)> {
+        let table = stmt.table().to_owned();
+        let units = |out: &Value| {
+            out.pointer("/ConsumedCapacity/CapacityUnits")
+                .and_then(Value::as_f64)
+                .map(|u| (table.clone(), u))
+        };
         match stmt {
             Statement::Select(sel) => {
-                let mut request = self.plan_get(sel, &s.parameters)?;
-                if let (Some(c), Some(o)) = (s.consistent_read, request.as_object_mut()) {
-                    o.insert("ConsistentRead".into(), c.into());
+                let mut request = self
+                    .plan_get(sel, &s.parameters, "BatchExecuteStatement")
+                    .map_err(|e| (e, None))?;
+                if let Some(o) = request.as_object_mut() {
+                    if let Some(c) = s.consistent_read {
+                        o.insert("ConsistentRead".into(), c.into());
+                    }
+                    if let Some(c) = capacity {
+                        o.insert("ReturnConsumedCapacity".into(), c.clone().into());
+                    }
                 }
-                let out = to_json(&self.get_item(req(request)?).await?);
+                let input = req(request).map_err(|e| (e, None))?;
+                let out = to_json(
+                    &self
+                        .get_item(input)
+                        .await
+                        .map_err(|e| (e, Some(table.clone())))?,
+                );
                 let mut r = json!({ "TableName": sel.table });
                 if let (Some(item), Some(o)) = (out.get("Item"), r.as_object_mut()) {
                     o.insert("Item".into(), item.clone());
                 }
-                Ok(r)
+                Ok((r, units(&out)))
             }
             write => {
-                let plan = self.plan_write(write, &s.parameters)?;
-                self.run_write(plan, s.return_values_on_condition_check_failure.clone())
-                    .await?;
-                Ok(json!({ "TableName": write.table() }))
+                let mut plan = self
+                    .plan_write(write, &s.parameters)
+                    .map_err(|e| (e, None))?;
+                if let (Some(c), Some(o)) = (capacity, plan.request.as_object_mut()) {
+                    o.insert("ReturnConsumedCapacity".into(), c.clone().into());
+                }
+                // ReturnValuesOnConditionCheckFailure is inert on a batch member (AWS).
+                let out = self
+                    .run_write(plan, None)
+                    .await
+                    .map_err(|e| (e, Some(table.clone())))?;
+                Ok((json!({ "TableName": write.table() }), units(&out)))
             }
         }
     }
@@ -833,7 +948,16 @@ impl Engine {
                 let Statement::Select(sel) = stmt else {
                     continue;
                 };
-                items.push(json!({ "Get": self.plan_get(sel, &s.parameters)? }));
+                let i = items.len();
+                let get = self
+                    .plan_get(sel, &s.parameters, "ExecuteTransaction")
+                    .map_err(|e| match e {
+                        ApiError::Validation(m) => ApiError::validation(format!(
+                            "Validation failed in TransactStatements[{i}]: {m}"
+                        )),
+                        other => other,
+                    })?;
+                items.push(json!({ "Get": get }));
             }
             let mut request = json!({ "TransactItems": items });
             if let (Some(r), Some(o)) = (&input.return_consumed_capacity, request.as_object_mut()) {
