@@ -240,3 +240,30 @@ def test_messages_recorded_from_dynamodb(client, endpoint, music):
               ReturnConsumedCapacity="TOTAL")
     assert out["Items"] == [{"v": {"S": "here"}}]
     assert out["ConsumedCapacity"]["CapacityUnits"] == 0.5
+
+
+def test_function_messages_with_positions(client, music):
+    t = music
+
+    def msg(statement):
+        with pytest.raises(ClientError) as e:
+            run(client, statement)
+        code, m = error_of(e)
+        assert code == "ValidationException"
+        return m
+
+    def at(statement, token, length=None, start=0):
+        i = statement.index(token, start)
+        return f"1:{i + 1}:{length or len(token)}"
+
+    s = f"SELECT * FROM \"{t}\" WHERE Artist = 'm' AND EXISTS(ss)"
+    assert msg(s) == f"Unrecognized function: exists at {at(s, 'EXISTS')}"
+    s = f"UPDATE \"{t}\" SET x = set_add(ss, <<'x'>>) WHERE Artist = 'm' AND SongTitle = '1'"
+    assert msg(s) == f"The first argument to SET_ADD must equal the assignment value at {at(s, 'set_add')}"
+    s = f"UPDATE \"{t}\" SET ss = set_add(ss, 'x') WHERE Artist = 'm' AND SongTitle = '1'"
+    assert msg(s) == ("The second argument to SET_ADD must be a value with type SET at "
+                      f"{at(s, 'ss', 2, s.index('set_add('))}")
+    s = f"UPDATE \"{t}\" SET ss = set_delete(ss) WHERE Artist = 'm' AND SongTitle = '1'"
+    assert msg(s) == f"SET_DELETE must have exactly two arguments at {at(s, 'set_delete')}"
+    s = f"UPDATE \"{t}\" SET ss = set_add(ss, <<>>) WHERE Artist = 'm' AND SongTitle = '1'"
+    assert msg(s) == "Empty bags are not supported"

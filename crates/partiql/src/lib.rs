@@ -172,6 +172,9 @@ pub struct ParseError {
     pub message: String,
     /// 1-based line and column of the offending token, when known.
     pub at: Option<(usize, usize)>,
+    /// A semantic error DynamoDB reports in its own words (with `at line:col:len`),
+    /// not as "Statement wasn't well formed".
+    pub semantic: bool,
 }
 
 impl fmt::Display for ParseError {
@@ -200,6 +203,7 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
     let err = |m: String, pos: usize| ParseError {
         message: m,
         at: Some(line_col(text, pos)),
+        semantic: false,
     };
     while i < b.len() {
         let c = b.get(i).copied().unwrap_or(0);
@@ -358,6 +362,7 @@ impl Parser<'_> {
         Err(ParseError {
             message: format!("Expected {what}, found {found}"),
             at,
+            semantic: false,
         })
     }
 
@@ -403,12 +408,40 @@ impl Parser<'_> {
         }
     }
 
+    /// `line:col:len` of token `k`, as DynamoDB prints positions.
+    fn pos_of(&self, k: usize) -> String {
+        match self.toks.get(k) {
+            Some((t, pos)) => {
+                let (l, c) = line_col(self.text, *pos);
+                let len = match t {
+                    Tok::Word(w) => w.chars().count(),
+                    Tok::Quoted(q) => q.chars().count() + 2,
+                    Tok::Str(s) => s.chars().count() + 2,
+                    Tok::Num(n) => n.len(),
+                    Tok::Sym(s) => s.len(),
+                    Tok::Param => 1,
+                };
+                format!("{l}:{c}:{len}")
+            }
+            None => "end".into(),
+        }
+    }
+
+    fn semantic<T>(&self, message: String) -> Result<T, ParseError> {
+        Err(ParseError {
+            message,
+            at: None,
+            semantic: true,
+        })
+    }
+
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(ParseError {
                 message: "Statement is nested too deeply".into(),
                 at: None,
+                semantic: false,
             });
         }
         Ok(())
@@ -632,6 +665,17 @@ impl Parser<'_> {
                 return Ok(Expr::Func(f, args));
             }
         }
+        if let (Some(Tok::Word(w)), Some((Tok::Sym("("), _))) =
+            (self.peek(), self.toks.get(self.i + 1))
+        {
+            if !w.eq_ignore_ascii_case("size") {
+                return self.semantic(format!(
+                    "Unrecognized function: {} at {}",
+                    w.to_ascii_lowercase(),
+                    self.pos_of(self.i)
+                ));
+            }
+        }
         let left = self.operand()?;
         if self.eat_keyword("IS") {
             let negated = self.eat_keyword("NOT");
@@ -678,9 +722,13 @@ impl Parser<'_> {
         Ok(Expr::Cmp(left, op, right))
     }
 
-    fn set_value(&mut self) -> Result<SetValue, ParseError> {
+    fn set_value(&mut self, target: &Path) -> Result<SetValue, ParseError> {
         if let Some(Tok::Word(w)) = self.peek() {
             let f = w.to_ascii_lowercase();
+            let is_call = matches!(self.toks.get(self.i + 1), Some((Tok::Sym("("), _)));
+            if is_call && (f == "set_add" || f == "set_delete") {
+                return self.set_function(&f, target);
+            }
             let is_call = matches!(self.toks.get(self.i + 1), Some((Tok::Sym("("), _)));
             if is_call
                 && matches!(
@@ -719,6 +767,64 @@ impl Parser<'_> {
             }
         }
         Ok(SetValue::Operand(left))
+    }
+
+    /// `set_add(path, <<...>>)` / `set_delete(...)`, with DynamoDB's rules and messages.
+    fn set_function(&mut self, f: &str, target: &Path) -> Result<SetValue, ParseError> {
+        let name_at = self.i;
+        let upper = f.to_ascii_uppercase();
+        self.i += 2;
+        // The arguments, each with the token it starts at.
+        let mut args = Vec::new();
+        if !self.eat_sym(")") {
+            loop {
+                let at = self.i;
+                args.push((self.operand()?, at));
+                if self.eat_sym(")") {
+                    break;
+                }
+                self.expect_sym(",")?;
+            }
+        }
+        if args.len() != 2 {
+            return self.semantic(format!(
+                "{upper} must have exactly two arguments at {}",
+                self.pos_of(name_at)
+            ));
+        }
+        let mut it = args.into_iter();
+        let (Some((first, first_at)), Some((second, _))) = (it.next(), it.next()) else {
+            return self.semantic(format!(
+                "{upper} must have exactly two arguments at {}",
+                self.pos_of(name_at)
+            ));
+        };
+        let Operand::Path(p) = first else {
+            return self.semantic(format!(
+                "The first argument to {upper} must equal the assignment value at {}",
+                self.pos_of(name_at)
+            ));
+        };
+        if p != *target {
+            return self.semantic(format!(
+                "The first argument to {upper} must equal the assignment value at {}",
+                self.pos_of(name_at)
+            ));
+        }
+        if !matches!(
+            second,
+            Operand::Value(Value::Set(_)) | Operand::Value(Value::Param(_))
+        ) {
+            return self.semantic(format!(
+                "The second argument to {upper} must be a value with type SET at {}",
+                self.pos_of(first_at)
+            ));
+        }
+        Ok(if f == "set_add" {
+            SetValue::SetAdd(p, second)
+        } else {
+            SetValue::SetDelete(p, second)
+        })
     }
 
     fn returning(&mut self) -> Result<Option<Returning>, ParseError> {
@@ -801,6 +907,7 @@ impl Parser<'_> {
                 return Err(ParseError {
                     message: "INSERT needs a document value {...}".into(),
                     at: None,
+                    semantic: false,
                 });
             }
             return Ok(Statement::Insert { table, item });
@@ -814,7 +921,8 @@ impl Parser<'_> {
                     loop {
                         let p = self.path()?;
                         self.expect_sym("=")?;
-                        sets.push((p, self.set_value()?));
+                        let v = self.set_value(&p)?;
+                        sets.push((p, v));
                         if !self.eat_sym(",") {
                             break;
                         }
@@ -863,6 +971,7 @@ impl Parser<'_> {
                 .toks
                 .get(self.i)
                 .map(|(_, pos)| line_col(self.text, *pos)),
+            semantic: false,
         })
     }
 }

@@ -52,10 +52,14 @@ const DUPLICATE: &str = "Duplicate primary key exists in table";
 
 fn parse(text: &str, params: &Option<Vec<Value>>) -> Result<Statement, ApiError> {
     let (stmt, n) = ferrodyn_partiql::parse(text).map_err(|e| {
-        ApiError::validation(format!(
-            "Statement wasn't well formed, can't be processed: {}",
-            e.message
-        ))
+        if e.semantic {
+            ApiError::validation(e.message)
+        } else {
+            ApiError::validation(format!(
+                "Statement wasn't well formed, can't be processed: {}",
+                e.message
+            ))
+        }
     })?;
     if n != params.as_ref().map_or(0, Vec::len) {
         return Err(ApiError::validation(
@@ -124,6 +128,9 @@ impl Tr {
             V::List(items) => json!({
                 "L": items.iter().map(|x| self.value(x)).collect::<Result<Vec<_>, _>>()?
             }),
+            V::Set(items) if items.is_empty() => {
+                return Err(ApiError::validation("Empty bags are not supported"))
+            }
             V::Set(items) => {
                 let vals = items
                     .iter()
