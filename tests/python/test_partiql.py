@@ -267,3 +267,27 @@ def test_function_messages_with_positions(client, music):
     assert msg(s) == f"SET_DELETE must have exactly two arguments at {at(s, 'set_delete')}"
     s = f"UPDATE \"{t}\" SET ss = set_add(ss, <<>>) WHERE Artist = 'm' AND SongTitle = '1'"
     assert msg(s) == "Empty bags are not supported"
+
+
+def test_partiql_writes_reach_the_stream(client, endpoint, unique_name):
+    from test_streams import read_all, streams_client
+
+    t = unique_name("pqs")
+    client.create_table(TableName=t, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST",
+                        StreamSpecification={"StreamEnabled": True,
+                                             "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    try:
+        run(client, f"INSERT INTO \"{t}\" VALUE {{'pk': 'a', 'n': 1}}")
+        run(client, f"UPDATE \"{t}\" SET n = n + 1 WHERE pk = 'a'")
+        client.execute_transaction(TransactStatements=[
+            {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'b'}}"}])
+        run(client, f"DELETE FROM \"{t}\" WHERE pk = 'a'")
+        arn = client.describe_table(TableName=t)["Table"]["LatestStreamArn"]
+        recs = read_all(streams_client(endpoint), arn)
+        assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in recs] == [
+            ("INSERT", "a"), ("MODIFY", "a"), ("INSERT", "b"), ("REMOVE", "a")]
+        assert recs[1]["dynamodb"]["NewImage"]["n"] == {"N": "2"}
+    finally:
+        client.delete_table(TableName=t)
