@@ -18,6 +18,14 @@ use ferrodyn_storage::{Backend, Durability};
 use ferrodyn_storage_fjall::FjallBackend;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum AuthArg {
+    /// accept any signed request, as DynamoDB Local does
+    None,
+    /// verify AWS Signature Version 4 against the keys in --credentials
+    Sigv4,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum DurabilityArg {
     /// fsync every commit group before acknowledging (survives power loss)
     Fsync,
@@ -78,6 +86,12 @@ struct Cli {
     /// Directory standing in for S3 in exports and imports: each bucket is a folder in it
     #[arg(long, default_value = "ferrodyn-s3", value_name = "DIR")]
     s3_dir: std::path::PathBuf,
+    /// Request authentication
+    #[arg(long, value_enum, default_value_t = AuthArg::None)]
+    auth: AuthArg,
+    /// Keys for --auth sigv4: one `ACCESS_KEY_ID:SECRET[:ACCOUNT_ID]` per line
+    #[arg(long, value_name = "FILE")]
+    credentials: Option<PathBuf>,
     /// Operator commands against a running server (without one, the server starts)
     #[command(subcommand)]
     command: Option<admin::Command>,
@@ -193,9 +207,26 @@ async fn run(cli: Cli) -> Result<(), String> {
         "Ferrodyn {} listening on http://{local} (storage: {storage_desc})",
         env!("CARGO_PKG_VERSION")
     );
+    let keys = match cli.auth {
+        AuthArg::None => None,
+        AuthArg::Sigv4 => {
+            let Some(path) = &cli.credentials else {
+                return Err("--auth sigv4 needs --credentials FILE".into());
+            };
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let keys = ferrodyn_server::sigv4::parse_keys(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if keys.is_empty() {
+                return Err(format!("{}: no keys", path.display()));
+            }
+            Some(Arc::new(keys))
+        }
+    };
     let server_config = ferrodyn_server::ServerConfig {
         max_body: cli.max_body_bytes,
         cors_origin: cli.cors,
+        keys,
     };
     ferrodyn_server::serve(listener, engine.share(), server_config, shutdown_signal())
         .await

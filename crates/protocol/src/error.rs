@@ -47,6 +47,12 @@ pub enum ApiError {
     #[error("{0}")]
     DuplicateItem(String),
     #[error("{0}")]
+    IncompleteSignature(String),
+    #[error("{0}")]
+    InvalidSignature(String),
+    #[error("{0}")]
+    UnrecognizedClient(String),
+    #[error("{0}")]
     BackupNotFound(String),
     #[error("{0}")]
     BackupInUse(String),
@@ -125,6 +131,13 @@ impl ApiError {
             }
             ApiError::InternalServerError(_) => {
                 "com.amazonaws.dynamodb.v20120810#InternalServerError"
+            }
+            ApiError::IncompleteSignature(_) => {
+                "com.amazon.coral.service#IncompleteSignatureException"
+            }
+            ApiError::InvalidSignature(_) => "com.amazon.coral.service#InvalidSignatureException",
+            ApiError::UnrecognizedClient(_) => {
+                "com.amazon.coral.service#UnrecognizedClientException"
             }
             ApiError::DuplicateItem(_) => "com.amazonaws.dynamodb.v20120810#DuplicateItemException",
             ApiError::BackupNotFound(_) => {

@@ -5,6 +5,7 @@
 //! request id instead of a dropped connection.
 
 mod dispatch;
+pub mod sigv4;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,6 +34,8 @@ pub struct ServerConfig {
     pub max_body: usize,
     /// `Access-Control-Allow-Origin` value for browser clients (None: `*`).
     pub cors_origin: Option<String>,
+    /// SigV4 keys: None accepts any signed request (as DynamoDB Local does).
+    pub keys: Option<Arc<sigv4::Keys>>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +43,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body: DEFAULT_MAX_BODY,
             cors_origin: None,
+            keys: None,
         }
     }
 }
@@ -185,6 +189,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         }
     }
     let headers = req.headers().clone();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
     let body = match read_body(req.into_body(), shared.config.max_body).await {
         Ok(b) => b,
         Err(err) => return error(&shared, &err, &request_id),
@@ -196,13 +202,45 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     let Some(op) = op else {
         return error(&shared, &ApiError::UnknownOperation, &request_id);
     };
-    let signed = headers.contains_key("authorization");
-    if !signed {
-        return error(
-            &shared,
-            &ApiError::MissingAuthenticationToken("Request is missing Authentication Token".into()),
-            &request_id,
-        );
+    match &shared.config.keys {
+        None => {
+            let presigned = query.contains("X-Amz-Signature=");
+            if !headers.contains_key("authorization") && !presigned {
+                return error(
+                    &shared,
+                    &ApiError::MissingAuthenticationToken(
+                        "Request is missing Authentication Token".into(),
+                    ),
+                    &request_id,
+                );
+            }
+        }
+        Some(keys) => {
+            let hs: Vec<(String, String)> = headers
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let parts = sigv4::RequestParts {
+                method: "POST",
+                path: &path,
+                query: &query,
+                headers: &hs,
+                body: &body,
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            if let Err(e) = sigv4::verify(&parts, keys, now) {
+                tracing::debug!(request_id, error = %e, "signature refused");
+                return error(&shared, &e, &request_id);
+            }
+        }
     }
     let host = headers
         .get("host")

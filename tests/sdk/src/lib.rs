@@ -55,14 +55,19 @@ pub fn start(args: &[&str]) -> Result<Server, String> {
 
 /// A DynamoDB client for `endpoint` with static test credentials.
 pub fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    client_with_key(endpoint, "AKIDEXAMPLE", "secret")
+}
+
+/// A client signing with the given key (for `--auth sigv4`).
+pub fn client_with_key(endpoint: &str, key: &str, secret: &str) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
+            key.to_owned(),
+            secret.to_owned(),
             None,
             None,
             "static",

@@ -287,3 +287,35 @@ async fn dynamodb_local_flags_and_transient_status() {
     }
     assert!(active, "table never became ACTIVE");
 }
+
+#[tokio::test]
+async fn sigv4_mode_accepts_the_right_key_and_refuses_a_wrong_secret() {
+    let dir = std::env::temp_dir().join(format!("ferrodyn-sdk-sigv4-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let creds = dir.join("credentials");
+    std::fs::write(&creds, "AKIASDKTEST:sdk/secret+1\n").unwrap();
+    let server = start(&[
+        "--in-memory",
+        "--auth",
+        "sigv4",
+        "--credentials",
+        creds.to_str().unwrap(),
+    ])
+    .unwrap();
+    let good = ferrodyn_sdk_tests::client_with_key(&server.endpoint, "AKIASDKTEST", "sdk/secret+1");
+    create(&good, "signed").await;
+    good.put_item()
+        .table_name("signed")
+        .item("pk", AttributeValue::S("k".into()))
+        .item("sk", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let bad = ferrodyn_sdk_tests::client_with_key(&server.endpoint, "AKIASDKTEST", "wrong");
+    let err = bad.list_tables().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSignatureException"));
+    let unknown = ferrodyn_sdk_tests::client_with_key(&server.endpoint, "AKIANOBODY", "x");
+    let err = unknown.list_tables().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("UnrecognizedClientException"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
