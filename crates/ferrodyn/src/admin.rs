@@ -22,6 +22,25 @@ pub enum Command {
     Export(ExportArgs),
     /// Import DYNAMODB_JSON, ION or CSV files from the server's S3 directory into a new table
     Import(ImportArgs),
+    /// TLS helpers
+    Tls {
+        #[command(subcommand)]
+        action: TlsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Write a self-signed certificate and its key for local HTTPS (`cert.pem`, `key.pem`);
+    /// clients trust it by using `cert.pem` as their CA bundle
+    SelfSigned {
+        /// Directory to write into
+        #[arg(long, default_value = ".")]
+        out: std::path::PathBuf,
+        /// Names and addresses the certificate is for
+        #[arg(long = "host", default_values = ["localhost", "127.0.0.1"])]
+        hosts: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -123,7 +142,39 @@ pub async fn run(cmd: Command) -> Result<(), String> {
         },
         Command::Export(a) => export(a).await,
         Command::Import(a) => import(a).await,
+        Command::Tls {
+            action: TlsCommand::SelfSigned { out, hosts },
+        } => self_signed(&out, hosts),
     }
+}
+
+fn self_signed(out: &std::path::Path, hosts: Vec<String>) -> Result<(), String> {
+    let key = rcgen::generate_simple_self_signed(hosts).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let cert_path = out.join("cert.pem");
+    let key_path = out.join("key.pem");
+    std::fs::write(&cert_path, key.cert.pem())
+        .map_err(|e| format!("{}: {e}", cert_path.display()))?;
+    write_private(&key_path, key.key_pair.serialize_pem().as_bytes())?;
+    println!("{}\t{}", cert_path.display(), key_path.display());
+    Ok(())
+}
+
+/// Write a file only its owner can read (a private key).
+fn write_private(path: &std::path::Path, data: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(data)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// One DynamoDB API call.

@@ -92,6 +92,12 @@ struct Cli {
     /// Keys for --auth sigv4: one `ACCESS_KEY_ID:SECRET[:ACCOUNT_ID]` per line
     #[arg(long, value_name = "FILE")]
     credentials: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Operator commands against a running server (without one, the server starts)
     #[command(subcommand)]
     command: Option<admin::Command>,
@@ -204,8 +210,13 @@ async fn run(cli: Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!(
-        "Ferrodyn {} listening on http://{local} (storage: {storage_desc})",
-        env!("CARGO_PKG_VERSION")
+        "Ferrodyn {} listening on {}://{local} (storage: {storage_desc})",
+        env!("CARGO_PKG_VERSION"),
+        if cli.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     );
     let keys = match cli.auth {
         AuthArg::None => None,
@@ -223,10 +234,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             Some(Arc::new(keys))
         }
     };
+    let tls = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(c), Some(k)) => Some(Arc::new(ferrodyn_server::tls_config(c, k)?)),
+        _ => None,
+    };
     let server_config = ferrodyn_server::ServerConfig {
         max_body: cli.max_body_bytes,
         cors_origin: cli.cors,
         keys,
+        tls,
     };
     ferrodyn_server::serve(listener, engine.share(), server_config, shutdown_signal())
         .await
