@@ -265,3 +265,42 @@ impl Engine {
         })
     }
 }
+
+impl Engine {
+    /// Gauges for the metrics endpoint: (name, help, value).
+    pub fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
+        let tables: Vec<Arc<TableMeta>> = self
+            .tables
+            .read()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default();
+        let (mut items, mut bytes) = (0i64, 0i64);
+        if let Ok(view) = self.store.snapshot() {
+            for t in &tables {
+                if let Ok(s) = catalog::Stats::read(&*view, &t.desc.table_id) {
+                    items += s.items;
+                    bytes += s.bytes;
+                }
+            }
+        }
+        vec![
+            ("ferrodyn_tables", "Tables.", tables.len() as f64),
+            ("ferrodyn_items", "Items in all tables.", items as f64),
+            (
+                "ferrodyn_table_bytes",
+                "Size of all items, as DynamoDB counts it.",
+                bytes as f64,
+            ),
+            (
+                "ferrodyn_storage_disk_bytes",
+                "Bytes the storage engine uses on disk.",
+                self.store.backend().disk_bytes() as f64,
+            ),
+        ]
+    }
+
+    /// Whether storage answers reads (the readiness check).
+    pub fn ready(&self) -> bool {
+        self.store.snapshot().is_ok()
+    }
+}

@@ -92,6 +92,15 @@ struct Cli {
     /// Keys for --auth sigv4: one `ACCESS_KEY_ID:SECRET[:ACCOUNT_ID]` per line
     #[arg(long, value_name = "FILE")]
     credentials: Option<PathBuf>,
+    /// Requests handled at once; past this, ThrottlingException
+    #[arg(long, default_value_t = 4096)]
+    max_in_flight: usize,
+    /// Open connections; past this, new ones are closed
+    #[arg(long, default_value_t = 16_384)]
+    max_connections: usize,
+    /// Log one line per request (operation, status, error type, time)
+    #[arg(long)]
+    access_log: bool,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -130,11 +139,16 @@ fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(translate_args(std::env::args()));
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    if cli.access_log {
+        if let Ok(d) = "ferrodyn_access=info".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -243,6 +257,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         cors_origin: cli.cors,
         keys,
         tls,
+        max_in_flight: cli.max_in_flight,
+        max_connections: cli.max_connections,
+        access_log: cli.access_log,
+        ..ferrodyn_server::ServerConfig::default()
     };
     ferrodyn_server::serve(listener, engine.share(), server_config, shutdown_signal())
         .await

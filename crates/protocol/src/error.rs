@@ -47,6 +47,10 @@ pub enum ApiError {
     #[error("{0}")]
     DuplicateItem(String),
     #[error("{0}")]
+    Throttling(String),
+    #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     IncompleteSignature(String),
     #[error("{0}")]
     InvalidSignature(String),
@@ -139,6 +143,8 @@ impl ApiError {
             ApiError::UnrecognizedClient(_) => {
                 "com.amazon.coral.service#UnrecognizedClientException"
             }
+            ApiError::Throttling(_) => "com.amazon.coral.availability#ThrottlingException",
+            ApiError::RequestTimeout(_) => "com.amazon.coral.service#RequestTimeoutException",
             ApiError::DuplicateItem(_) => "com.amazonaws.dynamodb.v20120810#DuplicateItemException",
             ApiError::BackupNotFound(_) => {
                 "com.amazonaws.dynamodb.v20120810#BackupNotFoundException"

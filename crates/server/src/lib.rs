@@ -5,6 +5,7 @@
 //! request id instead of a dropped connection.
 
 mod dispatch;
+pub mod metrics;
 pub mod sigv4;
 
 use std::convert::Infallible;
@@ -38,6 +39,15 @@ pub struct ServerConfig {
     pub keys: Option<Arc<sigv4::Keys>>,
     /// Serve HTTPS with this configuration instead of plain HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Requests handled at once; past it, ThrottlingException.
+    pub max_in_flight: usize,
+    /// Open connections; past it, new ones are closed at once.
+    pub max_connections: usize,
+    /// Time allowed for a request's headers, and for its body.
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    /// Log one line per request (target `ferrodyn_access`).
+    pub access_log: bool,
 }
 
 /// A rustls server configuration from PEM files (certificate chain, private key).
@@ -73,6 +83,11 @@ impl Default for ServerConfig {
             cors_origin: None,
             keys: None,
             tls: None,
+            max_in_flight: 4096,
+            max_connections: 16_384,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            access_log: false,
         }
     }
 }
@@ -81,6 +96,16 @@ struct Shared {
     engine: Arc<Engine>,
     config: ServerConfig,
     ids: RequestIds,
+    metrics: metrics::Metrics,
+}
+
+/// Counts a connection while it is open.
+struct ConnGuard(Arc<Shared>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.0.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Request ids: 52 characters of [A-Z0-9] like DynamoDB's, unique per process.
@@ -112,14 +137,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let acceptor = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let header_timeout = config.header_timeout;
     let shared = Arc::new(Shared {
         engine,
         config,
         ids: RequestIds::new(),
+        metrics: metrics::Metrics::default(),
     });
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.keep_alive(true).max_buf_size(1 << 20);
+    builder
+        .keep_alive(true)
+        .max_buf_size(1 << 20)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -133,6 +164,14 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let open = shared.metrics.connections.fetch_add(1, Ordering::Relaxed) + 1;
+                let guard = ConnGuard(shared.clone());
+                if open as usize > shared.config.max_connections {
+                    tracing::warn!(open, "too many connections; closing a new one");
+                    drop(guard);
+                    drop(stream);
+                    continue;
+                }
                 let shared = shared.clone();
                 let service = hyper::service::service_fn(move |req| {
                     let shared = shared.clone();
@@ -143,6 +182,7 @@ pub async fn serve(
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let conn = graceful.watch(conn);
                         tokio::spawn(async move {
+                            let _guard = guard;
                             if let Err(e) = conn.await {
                                 tracing::debug!(error = %e, "connection ended with error");
                             }
@@ -154,6 +194,7 @@ pub async fn serve(
                         let builder = builder.clone();
                         let watcher = graceful.watcher();
                         tokio::spawn(async move {
+                            let _guard = guard;
                             let tls = match tokio::time::timeout(
                                 Duration::from_secs(10),
                                 acceptor.accept(stream),
@@ -234,15 +275,31 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     match *req.method() {
         Method::OPTIONS => return preflight(&shared, &req),
         Method::GET => {
-            // Health check, as DynamoDB answers `GET /`.
-            let mut r = respond(
-                &shared,
-                StatusCode::OK,
-                b"healthy: ferrodyn".to_vec(),
-                &request_id,
-            );
-            r.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            let (status, body, ctype) = match req.uri().path() {
+                "/metrics" => (
+                    StatusCode::OK,
+                    shared.metrics.render(&shared.engine.gauges()).into_bytes(),
+                    "text/plain; version=0.0.4",
+                ),
+                // Readiness: storage answers.
+                "/ready" => {
+                    if shared.engine.ready() {
+                        (StatusCode::OK, b"ready".to_vec(), "text/plain")
+                    } else {
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            b"not ready".to_vec(),
+                            "text/plain",
+                        )
+                    }
+                }
+                // Liveness; `GET /` is DynamoDB's own health check.
+                _ => (StatusCode::OK, b"healthy: ferrodyn".to_vec(), "text/plain"),
+            };
+            let mut r = respond(&shared, status, body, &request_id);
+            if let Ok(v) = HeaderValue::from_str(ctype) {
+                r.headers_mut().insert(CONTENT_TYPE, v);
+            }
             return r;
         }
         Method::POST => {}
@@ -250,10 +307,37 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             return error(&shared, &ApiError::UnknownOperation, &request_id);
         }
     }
+    let started = std::time::Instant::now();
+    let in_flight = shared.metrics.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    let _in_flight = InFlight(shared.clone());
+    if in_flight as usize > shared.config.max_in_flight {
+        shared.metrics.throttled.fetch_add(1, Ordering::Relaxed);
+        return error(
+            &shared,
+            &ApiError::Throttling("Rate of requests exceeds the allowed throughput.".into()),
+            &request_id,
+        );
+    }
     let headers = req.headers().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
-    let body = match read_body(req.into_body(), shared.config.max_body).await {
+    let read = tokio::time::timeout(
+        shared.config.body_timeout,
+        read_body(req.into_body(), shared.config.max_body),
+    )
+    .await;
+    let body = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(err)) => return error(&shared, &err, &request_id),
+        Err(_) => {
+            return error(
+                &shared,
+                &ApiError::RequestTimeout("Request timed out reading the body".into()),
+                &request_id,
+            )
+        }
+    };
+    let body = match decode_content(&headers, body, shared.config.max_body) {
         Ok(b) => b,
         Err(err) => return error(&shared, &err, &request_id),
     };
@@ -312,23 +396,75 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     let engine = shared.engine.clone();
     // A task of its own, so a panic is contained and answered.
     let task = tokio::spawn(async move { dispatch(&engine, op, &body, &host).await });
-    match task.await {
-        Ok(Ok(out)) => respond(&shared, StatusCode::OK, out, &request_id),
+    let (resp, failed) = match task.await {
+        Ok(Ok(out)) => (respond(&shared, StatusCode::OK, out, &request_id), None),
         Ok(Err(e)) => {
             tracing::debug!(op = op.name(), error = %e, "request failed");
-            error(&shared, &e, &request_id)
+            (error(&shared, &e, &request_id), Some(e.type_name()))
         }
         Err(join) => {
             tracing::error!(op = op.name(), request_id, error = %join, "request handler panicked");
-            error(
-                &shared,
-                &ApiError::InternalServerError(format!(
-                    "Internal server error (request id {request_id})"
-                )),
-                &request_id,
-            )
+            let e = ApiError::InternalServerError(format!(
+                "Internal server error (request id {request_id})"
+            ));
+            (error(&shared, &e, &request_id), Some(e.type_name()))
         }
+    };
+    let took = started.elapsed();
+    shared.metrics.record(op, took, failed);
+    if shared.config.access_log {
+        tracing::info!(
+            target: "ferrodyn_access",
+            request_id,
+            operation = op.name(),
+            status = resp.status().as_u16(),
+            error = failed.unwrap_or(""),
+            micros = took.as_micros() as u64,
+        );
     }
+    resp
+}
+
+/// Counts a request while it is being handled.
+struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Undo `Content-Encoding: gzip` / `deflate`, with the size limit applied to what comes out.
+fn decode_content(headers: &hyper::HeaderMap, body: Bytes, max: usize) -> Result<Bytes, ApiError> {
+    use std::io::Read;
+    let enc = headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let reader: Box<dyn Read> = match enc.as_str() {
+        "" | "identity" => return Ok(body),
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+        other => {
+            return Err(ApiError::Serialization(format!(
+                "Unsupported Content-Encoding: {other}"
+            )))
+        }
+    };
+    let mut out = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    reader
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|_| ApiError::Serialization("Could not decode the request body".into()))?;
+    if out.len() > max {
+        return Err(ApiError::RequestTooLarge(format!(
+            "Request size exceeded {max} bytes"
+        )));
+    }
+    Ok(Bytes::from(out))
 }
 
 fn preflight(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {

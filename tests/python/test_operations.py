@@ -1,0 +1,117 @@
+"""Operations and self-defence: /metrics, /health, /ready, the access log, gzip and deflate
+request bodies (limit applied after decompression), a slow-header client, the in-flight
+cap answering ThrottlingException, and the server answering normally throughout."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import time
+import urllib.request
+import zlib
+
+import pytest
+
+from conftest import ServerProcess, make_client, needs_own_server
+
+
+def post(endpoint, target, body: bytes, headers=None):
+    h = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target,
+         "Authorization": "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"}
+    h.update(headers or {})
+    req = urllib.request.Request(endpoint + "/", data=body, headers=h, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@needs_own_server
+def test_metrics_health_ready_and_access_log(tmp_path):
+    log = tmp_path / "log"
+    server = ServerProcess(["--in-memory", "--access-log"], log)
+    try:
+        c = make_client(server.endpoint)
+        c.create_table(TableName="met1", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                       BillingMode="PAY_PER_REQUEST")
+        for i in range(5):
+            c.put_item(TableName="met1", Item={"pk": {"S": str(i)}})
+        with pytest.raises(Exception):
+            c.get_item(TableName="nope", Key={"pk": {"S": "x"}})
+        for path, want in (("/health", b"healthy"), ("/ready", b"ready"), ("/", b"healthy")):
+            with urllib.request.urlopen(server.endpoint + path, timeout=5) as r:
+                assert r.status == 200 and r.read().startswith(want)
+        with urllib.request.urlopen(server.endpoint + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        assert 'ferrodyn_requests_total{operation="PutItem"} 5' in text
+        assert 'ferrodyn_request_duration_seconds_count{operation="PutItem"} 5' in text
+        assert 'ferrodyn_request_duration_seconds_bucket{operation="PutItem",le="+Inf"} 5' in text
+        assert 'ferrodyn_errors_total{operation="GetItem",type="ResourceNotFoundException"} 1' in text
+        assert "ferrodyn_items 5" in text and "ferrodyn_tables 1" in text
+        time.sleep(0.2)
+        lines = [l for l in log.read_text().splitlines() if "ferrodyn_access" in l]
+        assert any("operation=\"PutItem\"" in l or "operation=PutItem" in l for l in lines), lines[:3]
+    finally:
+        server.kill()
+
+
+def test_gzip_and_deflate_bodies(endpoint, table):
+    body = json.dumps({"TableName": table, "Item": {"pk": {"S": "gz"}, "v": {"S": "x" * 5000}}}).encode()
+    status, out = post(endpoint, "DynamoDB_20120810.PutItem", gzip.compress(body),
+                       {"Content-Encoding": "gzip"})
+    assert status == 200, out
+    status, out = post(endpoint, "DynamoDB_20120810.GetItem",
+                       zlib.compress(json.dumps({"TableName": table, "Key": {"pk": {"S": "gz"}}}).encode()),
+                       {"Content-Encoding": "deflate"})
+    assert status == 200 and out["Item"]["v"]["S"] == "x" * 5000
+    # a gzip bomb: 64 MiB of zeros in ~64 KiB; refused after decompression, not a 500
+    bomb = gzip.compress(b"0" * (64 << 20))
+    status, out = post(endpoint, "DynamoDB_20120810.ListTables", bomb, {"Content-Encoding": "gzip"})
+    assert status == 413, out
+    status, out = post(endpoint, "DynamoDB_20120810.ListTables", b"not gzip",
+                       {"Content-Encoding": "gzip"})
+    assert status == 400 and out["__type"].endswith("SerializationException")
+
+
+@needs_own_server
+def test_slow_headers_and_the_in_flight_cap(tmp_path):
+    server = ServerProcess(["--in-memory", "--max-in-flight", "2"], tmp_path / "log")
+    try:
+        # a client that never finishes its headers does not hold the server
+        idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
+        for s in idle:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+        c = make_client(server.endpoint)
+        assert c.list_tables()["TableNames"] == []
+        # past the in-flight cap: ThrottlingException, not a crash; the server recovers
+        c.create_table(TableName="thr1", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                       BillingMode="PAY_PER_REQUEST")
+        results = []
+
+        def hammer():
+            cc = make_client(server.endpoint)
+            for i in range(40):
+                try:
+                    cc.put_item(TableName="thr1", Item={"pk": {"S": str(i)}, "v": {"S": "x" * 50000}})
+                    results.append("ok")
+                except Exception as e:  # noqa: BLE001
+                    results.append(type(e).__name__ + str(getattr(e, "response", {}).get("Error", {}).get("Code")))
+        threads = [threading.Thread(target=hammer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert "ok" in results
+        # 8 writers against a cap of 2: some are refused (61-91 of 320 in three runs)
+        assert "ThrottlingExceptionThrottlingException" in results
+        assert set(results) <= {"ok", "ThrottlingExceptionThrottlingException"}, set(results)
+        assert c.list_tables()["TableNames"] == ["thr1"]
+        for s in idle:
+            s.close()
+    finally:
+        server.kill()
