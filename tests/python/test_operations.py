@@ -115,3 +115,37 @@ def test_slow_headers_and_the_in_flight_cap(tmp_path):
             s.close()
     finally:
         server.kill()
+
+
+def test_config_file_environment_and_print_config(tmp_path):
+    import os
+    import subprocess
+
+    from conftest import ferrodyn_bin
+
+    cfg = tmp_path / "ferrodyn.toml"
+    cfg.write_text('in-memory = true\nregion = "eu-west-1"\nport = 8123\nmax-in-flight = 99\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRODYN_")}
+
+    def printed(*args, extra_env=None):
+        out = subprocess.run([str(ferrodyn_bin()), *args, "--print-config"],
+                             env={**env, **(extra_env or {})}, capture_output=True, text=True,
+                             timeout=30)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    text = printed("--config", str(cfg))
+    assert 'region = "eu-west-1"' in text and "port = 8123" in text and "in-memory = true" in text
+    # environment over file, command line over environment
+    text = printed("--config", str(cfg), "--port", "8200",
+                   extra_env={"FERRODYN_PORT": "8100", "FERRODYN_REGION": "us-west-2"})
+    assert "port = 8200" in text and 'region = "us-west-2"' in text
+    # what --print-config prints is a config file that gives the same configuration
+    again = tmp_path / "again.toml"
+    again.write_text(printed("--config", str(cfg)))
+    assert printed("--config", str(again)) == printed("--config", str(cfg))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("bogus = 1\n")
+    out = subprocess.run([str(ferrodyn_bin()), "--config", str(bad)], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "unknown option 'bogus'" in out.stderr

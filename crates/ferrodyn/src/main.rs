@@ -17,7 +17,8 @@ use ferrodyn_storage::memory::MemoryBackend;
 use ferrodyn_storage::{Backend, Durability};
 use ferrodyn_storage_fjall::FjallBackend;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 enum AuthArg {
     /// accept any signed request, as DynamoDB Local does
     None,
@@ -25,7 +26,8 @@ enum AuthArg {
     Sigv4,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 enum DurabilityArg {
     /// fsync every commit group before acknowledging (survives power loss)
     Fsync,
@@ -34,9 +36,23 @@ enum DurabilityArg {
 }
 
 /// A DynamoDB-compatible database server.
-#[derive(Debug, Parser)]
-#[command(name = "ferrodyn", version, about)]
+///
+/// Options can also come from `--config FILE` (TOML, keys named as the long options, e.g.
+/// `port = 8001`, `in-memory = true`) and from `FERRODYN_<OPTION>` environment variables
+/// (e.g. `FERRODYN_PORT=8001`); the command line wins over the environment, which wins over
+/// the file.
+#[derive(Debug, Parser, serde::Serialize)]
+#[command(name = "ferrodyn", version, about, args_override_self = true)]
+#[serde(rename_all = "kebab-case")]
 struct Cli {
+    /// TOML file of options (keys as the long options)
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Print the effective configuration as TOML and exit
+    #[arg(long)]
+    #[serde(skip)]
+    print_config: bool,
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -109,6 +125,7 @@ struct Cli {
     tls_key: Option<PathBuf>,
     /// Operator commands against a running server (without one, the server starts)
     #[command(subcommand)]
+    #[serde(skip)]
     command: Option<admin::Command>,
 }
 
@@ -137,8 +154,97 @@ fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// The arguments with the config file's and the environment's options in front, so that
+/// the command line overrides the environment, which overrides the file.
+fn merged_args() -> Result<Vec<String>, String> {
+    use clap::CommandFactory;
+    let raw = translate_args(std::env::args());
+    let mut prog = raw.first().cloned().into_iter().collect::<Vec<_>>();
+    let rest: Vec<String> = raw.iter().skip(1).cloned().collect();
+    // A subcommand runs with its own options only.
+    let known_sub = ["backup", "export", "import", "tls", "help"];
+    if rest
+        .first()
+        .is_some_and(|a| known_sub.contains(&a.as_str()))
+    {
+        prog.extend(rest);
+        return Ok(prog);
+    }
+    let longs: Vec<String> = Cli::command()
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_owned))
+        .filter(|l| l != "config" && l != "print-config" && l != "help" && l != "version")
+        .collect();
+    let env_name = |long: &str| format!("FERRODYN_{}", long.to_uppercase().replace('-', "_"));
+    let mut config_path = std::env::var("FERRODYN_CONFIG").ok().map(PathBuf::from);
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a == "--config" {
+            config_path = it.next().map(PathBuf::from);
+        } else if let Some(p) = a.strip_prefix("--config=") {
+            config_path = Some(PathBuf::from(p));
+        }
+    }
+    let push = |out: &mut Vec<String>, long: &str, v: &str| match v {
+        "true" | "1" => out.push(format!("--{long}")),
+        "false" | "0" if !matches!(long, "port" | "cache-mb") => {}
+        _ => {
+            out.push(format!("--{long}"));
+            out.push(v.to_owned());
+        }
+    };
+    let mut out = prog;
+    if let Some(path) = &config_path {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        for (k, v) in &table {
+            if !longs.contains(k) {
+                return Err(format!("{}: unknown option '{k}'", path.display()));
+            }
+            if std::env::var_os(env_name(k)).is_some() {
+                continue;
+            }
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => other.to_string(),
+            };
+            push(&mut out, k, &text);
+        }
+    }
+    for long in &longs {
+        if let Ok(v) = std::env::var(env_name(long)) {
+            push(&mut out, long, &v);
+        }
+    }
+    out.extend(rest);
+    Ok(out)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(translate_args(std::env::args()));
+    let args = match merged_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ferrodyn: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(args);
+    if cli.print_config {
+        return match toml::to_string(&cli) {
+            Ok(t) => {
+                print!("{t}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ferrodyn: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     if cli.access_log {
