@@ -100,7 +100,8 @@ def test_slow_headers_and_the_in_flight_cap(tmp_path):
                     cc.put_item(TableName="thr1", Item={"pk": {"S": str(i)}, "v": {"S": "x" * 50000}})
                     results.append("ok")
                 except Exception as e:  # noqa: BLE001
-                    results.append(type(e).__name__ + str(getattr(e, "response", {}).get("Error", {}).get("Code")))
+                    code = ((getattr(e, "response", None) or {}).get("Error") or {}).get("Code")
+                    results.append(f"{type(e).__name__}{code}")
         threads = [threading.Thread(target=hammer) for _ in range(8)]
         for t in threads:
             t.start()

@@ -310,14 +310,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     let started = std::time::Instant::now();
     let in_flight = shared.metrics.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
     let _in_flight = InFlight(shared.clone());
-    if in_flight as usize > shared.config.max_in_flight {
-        shared.metrics.throttled.fetch_add(1, Ordering::Relaxed);
-        return error(
-            &shared,
-            &ApiError::Throttling("Rate of requests exceeds the allowed throughput.".into()),
-            &request_id,
-        );
-    }
+    let throttled = in_flight as usize > shared.config.max_in_flight;
     let headers = req.headers().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
@@ -337,6 +330,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             )
         }
     };
+    // Refused for load only after the body is read: answering before it would close the
+    // connection under a client still sending, which then sees a reset, not the answer.
+    if throttled {
+        shared.metrics.throttled.fetch_add(1, Ordering::Relaxed);
+        return error(
+            &shared,
+            &ApiError::Throttling("Rate of requests exceeds the allowed throughput.".into()),
+            &request_id,
+        );
+    }
     let body = match decode_content(&headers, body, shared.config.max_body) {
         Ok(b) => b,
         Err(err) => return error(&shared, &err, &request_id),
