@@ -224,6 +224,24 @@ fn merged_args() -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Raise the open-file limit to its hard limit, and keep connections under it with room
+/// for storage files, so that idle connections can never starve the server of descriptors.
+fn connection_cap(wanted: usize) -> usize {
+    let soft = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let room = usize::try_from(soft.saturating_sub(256))
+        .unwrap_or(usize::MAX)
+        .max(16);
+    if wanted > room {
+        tracing::warn!(
+            wanted,
+            cap = room,
+            open_file_limit = soft,
+            "connection cap lowered to fit the open-file limit"
+        );
+    }
+    wanted.min(room)
+}
+
 fn main() -> ExitCode {
     let args = match merged_args() {
         Ok(a) => a,
@@ -364,7 +382,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         keys,
         tls,
         max_in_flight: cli.max_in_flight,
-        max_connections: cli.max_connections,
+        max_connections: connection_cap(cli.max_connections),
         access_log: cli.access_log,
         ..ferrodyn_server::ServerConfig::default()
     };
