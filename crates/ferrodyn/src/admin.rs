@@ -22,6 +22,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Import DYNAMODB_JSON, ION or CSV files from the server's S3 directory into a new table
     Import(ImportArgs),
+    /// Load generator: drive DynamoDB endpoints (this server or any other) and report
+    /// ops/s and latency percentiles
+    Bench(crate::bench::BenchArgs),
     /// TLS helpers
     Tls {
         #[command(subcommand)]
@@ -145,6 +148,7 @@ pub async fn run(cmd: Command) -> Result<(), String> {
         Command::Tls {
             action: TlsCommand::SelfSigned { out, hosts },
         } => self_signed(&out, hosts),
+        Command::Bench(a) => crate::bench::run(a).await,
     }
 }
 

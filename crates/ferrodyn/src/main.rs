@@ -4,6 +4,7 @@
 //! handles SIGINT/SIGTERM by finishing in-flight requests and closing storage cleanly.
 
 mod admin;
+mod bench;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -162,7 +163,7 @@ fn merged_args() -> Result<Vec<String>, String> {
     let mut prog = raw.first().cloned().into_iter().collect::<Vec<_>>();
     let rest: Vec<String> = raw.iter().skip(1).cloned().collect();
     // A subcommand runs with its own options only.
-    let known_sub = ["backup", "export", "import", "tls", "help"];
+    let known_sub = ["backup", "export", "import", "tls", "bench", "help"];
     if rest
         .first()
         .is_some_and(|a| known_sub.contains(&a.as_str()))
