@@ -224,7 +224,7 @@ async fn worker(
         let r = rng.next();
         let kind = match workload.as_str() {
             "mix" => {
-                if r % 2 == 0 {
+                if r.is_multiple_of(2) {
                     "get"
                 } else {
                     "put"
