@@ -52,6 +52,11 @@ def test_metrics_health_ready_and_access_log(tmp_path):
         assert 'ferrodyn_request_duration_seconds_bucket{operation="PutItem",le="+Inf"} 5' in text
         assert 'ferrodyn_errors_total{operation="GetItem",type="ResourceNotFoundException"} 1' in text
         assert "ferrodyn_items 5" in text and "ferrodyn_tables 1" in text
+        assert "ferrodyn_commit_queue_depth 0" in text
+        groups = float(text.split("ferrodyn_commit_groups ")[1].split()[0])
+        jobs = float(text.split("ferrodyn_commit_transactions ")[1].split()[0])
+        assert 1 <= groups <= jobs and jobs >= 6  # table creation and five puts
+        assert "ferrodyn_ttl_lag_seconds 0" in text
         time.sleep(0.2)
         lines = [l for l in log.read_text().splitlines() if "ferrodyn_access" in l]
         assert any("operation=\"PutItem\"" in l or "operation=PutItem" in l for l in lines), lines[:3]

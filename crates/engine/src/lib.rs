@@ -275,14 +275,34 @@ impl Engine {
             .map(|t| t.values().cloned().collect())
             .unwrap_or_default();
         let (mut items, mut bytes) = (0i64, 0i64);
+        let now = self.clock.now();
+        let mut ttl_lag = 0f64;
         if let Ok(view) = self.store.snapshot() {
             for t in &tables {
                 if let Ok(s) = catalog::Stats::read(&*view, &t.desc.table_id) {
                     items += s.items;
                     bytes += s.bytes;
                 }
+                if t.ttl.is_some() {
+                    // The oldest entry of the expiry index within the five-year horizon.
+                    let from = ((now - ttl::MAX_TTL_AGE_SECONDS).max(0.0) as u64).to_be_bytes();
+                    let _ = view.scan(
+                        &ttl::keyspace_of(&t.keyspace),
+                        std::ops::Bound::Included(&from[..]),
+                        std::ops::Bound::Unbounded,
+                        false,
+                        &mut |k, _| {
+                            if let Some(b) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                                let exp = u64::from_be_bytes(b) as f64;
+                                ttl_lag = ttl_lag.max(now - exp);
+                            }
+                            false
+                        },
+                    );
+                }
             }
         }
+        let q = self.store.queue_stats();
         vec![
             ("ferrodyn_tables", "Tables.", tables.len() as f64),
             ("ferrodyn_items", "Items in all tables.", items as f64),
@@ -295,6 +315,26 @@ impl Engine {
                 "ferrodyn_storage_disk_bytes",
                 "Bytes the storage engine uses on disk.",
                 self.store.backend().disk_bytes() as f64,
+            ),
+            (
+                "ferrodyn_commit_queue_depth",
+                "Write transactions waiting for the commit thread.",
+                q.queued.load(std::sync::atomic::Ordering::Relaxed) as f64,
+            ),
+            (
+                "ferrodyn_commit_groups",
+                "Commit groups written since start (one storage batch, one fsync each).",
+                q.groups.load(std::sync::atomic::Ordering::Relaxed) as f64,
+            ),
+            (
+                "ferrodyn_commit_transactions",
+                "Write transactions committed since start; divided by groups, the mean group size.",
+                q.jobs.load(std::sync::atomic::Ordering::Relaxed) as f64,
+            ),
+            (
+                "ferrodyn_ttl_lag_seconds",
+                "Age of the oldest expired item not yet deleted by the TTL sweeper.",
+                ttl_lag,
             ),
         ]
     }

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -121,6 +122,17 @@ where
 pub struct Store {
     backend: Arc<dyn Backend>,
     queue: mpsc::Sender<Box<dyn Job>>,
+    stats: Arc<QueueStats>,
+}
+
+/// Commit-queue figures for the metrics endpoint.
+#[derive(Default)]
+pub struct QueueStats {
+    /// Transactions sent and not yet committed.
+    pub queued: AtomicU64,
+    /// Commit groups written, and transactions in them.
+    pub groups: AtomicU64,
+    pub jobs: AtomicU64,
 }
 
 impl Store {
@@ -128,15 +140,26 @@ impl Store {
     pub fn new(backend: Arc<dyn Backend>, durability: Durability) -> Result<Store> {
         let (queue, rx) = mpsc::channel::<Box<dyn Job>>();
         let b = backend.clone();
+        let stats = Arc::new(QueueStats::default());
+        let s = stats.clone();
         thread::Builder::new()
             .name("ferrodyn-commit".into())
-            .spawn(move || writer(b, rx, durability))
+            .spawn(move || writer(b, rx, durability, &s))
             .map_err(|e| StorageError::Io(e.to_string()))?;
-        Ok(Store { backend, queue })
+        Ok(Store {
+            backend,
+            queue,
+            stats,
+        })
     }
 
     pub fn backend(&self) -> &dyn Backend {
         &*self.backend
+    }
+
+    /// Commit-queue figures.
+    pub fn queue_stats(&self) -> &QueueStats {
+        &self.stats
     }
 
     /// The backend, shared (for work that runs on another thread, such as a backup copy).
@@ -163,9 +186,11 @@ impl Store {
             out: None,
             reply,
         });
-        self.queue
-            .send(job)
-            .map_err(|_| E::from(StorageError::Closed))?;
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if self.queue.send(job).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(E::from(StorageError::Closed));
+        }
         match rx.await {
             Ok(r) => r,
             Err(_) => Err(E::from(StorageError::Closed)),
@@ -173,7 +198,12 @@ impl Store {
     }
 }
 
-fn writer(backend: Arc<dyn Backend>, rx: mpsc::Receiver<Box<dyn Job>>, durability: Durability) {
+fn writer(
+    backend: Arc<dyn Backend>,
+    rx: mpsc::Receiver<Box<dyn Job>>,
+    durability: Durability,
+    stats: &QueueStats,
+) {
     let mut jobs: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = rx.recv() {
         jobs.push(first);
@@ -184,6 +214,10 @@ fn writer(backend: Arc<dyn Backend>, rx: mpsc::Receiver<Box<dyn Job>>, durabilit
             }
         }
         let outcome = run_group(&*backend, &mut jobs, durability);
+        let n = jobs.len() as u64;
+        stats.groups.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(n, Ordering::Relaxed);
+        stats.queued.fetch_sub(n, Ordering::Relaxed);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "commit failed");
         }
