@@ -53,8 +53,9 @@ def test_metrics_health_ready_and_access_log(tmp_path):
         assert 'ferrodyn_errors_total{operation="GetItem",type="ResourceNotFoundException"} 1' in text
         assert "ferrodyn_items 5" in text and "ferrodyn_tables 1" in text
         assert "ferrodyn_commit_queue_depth 0" in text
-        groups = float(text.split("ferrodyn_commit_groups ")[1].split()[0])
-        jobs = float(text.split("ferrodyn_commit_transactions ")[1].split()[0])
+        value = {l.split()[0]: float(l.split()[1]) for l in text.splitlines()
+                 if l and not l.startswith("#")}
+        groups, jobs = value["ferrodyn_commit_groups"], value["ferrodyn_commit_transactions"]
         assert 1 <= groups <= jobs and jobs >= 6  # table creation and five puts
         assert "ferrodyn_ttl_lag_seconds 0" in text
         time.sleep(0.2)
