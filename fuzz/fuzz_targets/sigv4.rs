@@ -1,7 +1,9 @@
 #![no_main]
 //! SigV4 parsing and verification over arbitrary Authorization headers, query strings,
 //! dates and bodies: an answer or a DynamoDB error, never a panic.
-use ferrodyn_server::sigv4::{parse_authorization, parse_keys, verify, RequestParts};
+use ferrodyn_server::sigv4::{
+    claimed_access_key, parse_authorization, parse_keys, verify, RequestParts,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -28,5 +30,9 @@ fuzz_target!(|data: &[u8]| {
         headers: &headers,
         body: body.as_bytes(),
     };
+    let _ = verify(&req, &keys, 1_800_000_000);
+    let _ = claimed_access_key(Some(auth), query);
+    // The date line as a path too: canonical URI normalization on arbitrary input.
+    let req = RequestParts { path: date, ..req };
     let _ = verify(&req, &keys, 1_800_000_000);
 });

@@ -23,12 +23,13 @@ from conftest import ServerProcess, error_of, needs_own_server
 from test_cli import aws_cli
 
 KEY, SECRET = "AKIAFERRODYNTEST0001", "s3cr3t/Key+With=Chars"
+TOKEN = "IQoJb3JpZ2luX2VjEFMaCXVzLWVhc3QtMSJHMEUCIQD/session+token=="
 
 
-def client(endpoint, key=KEY, secret=SECRET):
+def client(endpoint, key=KEY, secret=SECRET, token=None):
     return boto3.session.Session().client(
         "dynamodb", region_name="us-east-1", endpoint_url=endpoint,
-        aws_access_key_id=key, aws_secret_access_key=secret,
+        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
         config=Config(retries={"total_max_attempts": 1}))
 
 
@@ -36,7 +37,8 @@ def client(endpoint, key=KEY, secret=SECRET):
 def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("sigv4")
     creds = d / "credentials"
-    creds.write_text(f"# test keys\n{KEY}:{SECRET}:123456789012\nAKIAOTHER:other\n")
+    creds.write_text(f"# test keys\n{KEY}:{SECRET}:123456789012\nAKIAOTHER:other\n"
+                     f"ASIATEMPORARY:tempsecret:123456789012:{TOKEN}\n")
     s = ServerProcess(["--in-memory", "--auth", "sigv4", "--credentials", str(creds)],
                       d / "log")
     yield s
@@ -128,3 +130,75 @@ def test_aws_cli_with_the_right_and_the_wrong_key(server, tmp_path):
     bad = subprocess.run(cmd, env={**env, "AWS_SECRET_ACCESS_KEY": "nope"},
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "InvalidSignatureException" in bad.stderr
+
+
+UNRECOGNIZED = ("UnrecognizedClientException",
+                "The security token included in the request is invalid.")
+
+
+@needs_own_server
+def test_temporary_credentials_need_their_session_token(server):
+    ep = server.endpoint
+    assert "TableNames" in client(ep, "ASIATEMPORARY", "tempsecret", TOKEN).list_tables()
+    for token in (None, "wrong-token", TOKEN + "x"):
+        with pytest.raises(ClientError) as e:
+            client(ep, "ASIATEMPORARY", "tempsecret", token).list_tables()
+        assert error_of(e) == UNRECOGNIZED, token
+    # a long-term key is refused with a session token, as AWS refuses it
+    with pytest.raises(ClientError) as e:
+        client(ep, token=TOKEN).list_tables()
+    assert error_of(e) == UNRECOGNIZED
+
+
+def make(c, name):
+    c.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                   AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                   BillingMode="PAY_PER_REQUEST")
+
+
+@needs_own_server
+def test_isolate_keys_gives_each_key_its_own_tables_and_account(tmp_path):
+    creds = tmp_path / "credentials"
+    creds.write_text("AKIAALICE:alice:111111111111\nAKIABOB:bob:222222222222\n")
+    args = ["--data-dir", str(tmp_path / "data"), "--auth", "sigv4", "--credentials",
+            str(creds), "--isolate-keys"]
+    s = ServerProcess(args, tmp_path / "log")
+    try:
+        alice, bob = client(s.endpoint, "AKIAALICE", "alice"), client(s.endpoint, "AKIABOB", "bob")
+        make(alice, "shared-name")
+        make(alice, "alice-only")
+        assert bob.list_tables()["TableNames"] == []
+        make(bob, "shared-name")
+        alice.put_item(TableName="shared-name", Item={"pk": {"S": "k"}, "who": {"S": "alice"}})
+        bob.put_item(TableName="shared-name", Item={"pk": {"S": "k"}, "who": {"S": "bob"}})
+        arn_a = alice.describe_table(TableName="shared-name")["Table"]["TableArn"]
+        arn_b = bob.describe_table(TableName="shared-name")["Table"]["TableArn"]
+        assert arn_a == "arn:aws:dynamodb:us-east-1:111111111111:table/shared-name"
+        assert arn_b == "arn:aws:dynamodb:us-east-1:222222222222:table/shared-name"
+        with pytest.raises(ClientError) as e:
+            bob.describe_table(TableName="alice-only")
+        assert error_of(e)[0] == "ResourceNotFoundException"
+    finally:
+        s.kill()
+    # acknowledged writes of each key survive kill -9, still apart
+    s = ServerProcess(args, tmp_path / "log")
+    try:
+        alice, bob = client(s.endpoint, "AKIAALICE", "alice"), client(s.endpoint, "AKIABOB", "bob")
+        assert sorted(alice.list_tables()["TableNames"]) == ["alice-only", "shared-name"]
+        assert bob.list_tables()["TableNames"] == ["shared-name"]
+        got = bob.get_item(TableName="shared-name", Key={"pk": {"S": "k"}})["Item"]["who"]
+        assert got == {"S": "bob"}
+    finally:
+        s.kill()
+
+
+@needs_own_server
+def test_isolate_keys_without_authentication_isolates_by_claimed_key(tmp_path):
+    s = ServerProcess(["--in-memory", "--isolate-keys"], tmp_path / "log")
+    try:
+        a, b = client(s.endpoint, "KEYA", "x"), client(s.endpoint, "KEYB", "y")
+        make(a, "tab")
+        assert b.list_tables()["TableNames"] == []
+        assert client(s.endpoint, "KEYA", "any-secret").list_tables()["TableNames"] == ["tab"]
+    finally:
+        s.kill()

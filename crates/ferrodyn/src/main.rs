@@ -106,7 +106,7 @@ struct Cli {
     /// Request authentication
     #[arg(long, value_enum, default_value_t = AuthArg::None)]
     auth: AuthArg,
-    /// Keys for --auth sigv4: one `ACCESS_KEY_ID:SECRET[:ACCOUNT_ID]` per line
+    /// Keys for --auth sigv4: one `ACCESS_KEY_ID:SECRET[:ACCOUNT_ID[:SESSION_TOKEN]]` per line
     #[arg(long, value_name = "FILE")]
     credentials: Option<PathBuf>,
     /// Requests handled at once; past this, ThrottlingException
@@ -118,6 +118,10 @@ struct Cli {
     /// Log one line per request (operation, status, error type, time)
     #[arg(long)]
     access_log: bool,
+    /// Give each access key its own database, as DynamoDB Local does without -sharedDb
+    /// (stored under DATA_DIR/keys/; ARNs carry the account id of the key's credentials)
+    #[arg(long)]
+    isolate_keys: bool,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -325,14 +329,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         .delay_transient_statuses
         .then(|| Duration::from_millis(1000)));
     let config = EngineConfig {
-        region: cli.region,
-        account_id: cli.account_id,
+        region: cli.region.clone(),
+        account_id: cli.account_id.clone(),
         transient_delay,
         ttl_sweep_interval: Duration::from_secs_f64(cli.ttl_sweep_interval.clamp(0.01, 86_400.0)),
         ttl_cooldown: Duration::from_secs_f64(cli.ttl_cooldown.clamp(0.0, 86_400.0)),
         s3_root: cli.s3_dir.clone(),
         ..EngineConfig::default()
     };
+    if cli.isolate_keys && cli.shared_db {
+        return Err("--isolate-keys and --shared-db exclude each other".into());
+    }
+    let per_key = cli
+        .isolate_keys
+        .then(|| key_factory(&cli, durability, config.clone()));
     let engine = Engine::open(backend, durability, config, Arc::new(SystemClock))
         .map_err(|e| format!("cannot open storage: {e}"))?;
     let addr: SocketAddr = format!("{}:{}", cli.host, cli.port)
@@ -385,6 +395,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         max_in_flight: cli.max_in_flight,
         max_connections: connection_cap(cli.max_connections),
         access_log: cli.access_log,
+        per_key,
         ..ferrodyn_server::ServerConfig::default()
     };
     ferrodyn_server::serve(listener, engine.share(), server_config, shutdown_signal())
@@ -392,6 +403,46 @@ async fn run(cli: Cli) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("Ferrodyn stopped");
     Ok(())
+}
+
+/// Per-key isolation: opens the database of an access key, in memory or in its own
+/// directory under DATA_DIR/keys/ (the key itself if it is plain, else its hex).
+fn key_factory(
+    cli: &Cli,
+    durability: Durability,
+    config: EngineConfig,
+) -> ferrodyn_server::EngineFactory {
+    let in_memory = cli.in_memory;
+    let root = cli.data_dir.join("keys");
+    let cache = cli.cache_mb << 20;
+    Arc::new(move |key: &str, account: Option<&str>| {
+        let backend: Arc<dyn Backend> = if in_memory {
+            Arc::new(MemoryBackend::new())
+        } else {
+            let plain = key.len() <= 128
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            let dir = if plain {
+                key.to_owned()
+            } else {
+                key.bytes().map(|b| format!("{b:02x}")).collect()
+            };
+            let path = root.join(dir);
+            Arc::new(
+                FjallBackend::open(&path, cache)
+                    .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
+            )
+        };
+        let mut config = config.clone();
+        if let Some(a) = account {
+            config.account_id = a.to_owned();
+        }
+        let engine = Engine::open(backend, durability, config, Arc::new(SystemClock))
+            .map_err(|e| format!("cannot open the database of key {key}: {e}"))?;
+        tracing::info!(key, "opened the database of an access key");
+        Ok(engine.share())
+    })
 }
 
 async fn shutdown_signal() {

@@ -8,6 +8,7 @@ mod dispatch;
 pub mod metrics;
 pub mod sigv4;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,10 +27,15 @@ use tokio::net::TcpListener;
 
 pub use dispatch::dispatch;
 
+/// Opens the database of one access key (per-key isolation): given the access key and
+/// the account id its credentials name, if any.
+pub type EngineFactory =
+    Arc<dyn Fn(&str, Option<&str>) -> Result<Arc<Engine>, String> + Send + Sync>;
+
 /// DynamoDB's request size limit.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Largest accepted request body in bytes.
     pub max_body: usize,
@@ -48,7 +54,22 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Log one line per request (target `ferrodyn_access`).
     pub access_log: bool,
+    /// Per-key isolation (DynamoDB Local without `-sharedDb`): each access key gets its own
+    /// database from this factory. None: every key shares the one engine.
+    pub per_key: Option<EngineFactory>,
 }
+
+impl std::fmt::Debug for EngineFactoryDebug<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "per-key"
+        } else {
+            "shared"
+        })
+    }
+}
+
+struct EngineFactoryDebug<'a>(&'a Option<EngineFactory>);
 
 /// A rustls server configuration from PEM files (certificate chain, private key).
 pub fn tls_config(
@@ -76,6 +97,23 @@ pub fn tls_config(
     Ok(config)
 }
 
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("max_body", &self.max_body)
+            .field("cors_origin", &self.cors_origin)
+            .field("keys", &self.keys.as_ref().map(|k| k.len()))
+            .field("tls", &self.tls.is_some())
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("access_log", &self.access_log)
+            .field("per_key", &EngineFactoryDebug(&self.per_key))
+            .finish()
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -88,12 +126,15 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             access_log: false,
+            per_key: None,
         }
     }
 }
 
 struct Shared {
     engine: Arc<Engine>,
+    /// Per-key databases opened so far (per-key isolation).
+    engines: std::sync::Mutex<HashMap<String, Arc<Engine>>>,
     config: ServerConfig,
     ids: RequestIds,
     metrics: metrics::Metrics,
@@ -140,6 +181,7 @@ pub async fn serve(
     let header_timeout = config.header_timeout;
     let shared = Arc::new(Shared {
         engine,
+        engines: std::sync::Mutex::new(HashMap::new()),
         config,
         ids: RequestIds::new(),
         metrics: metrics::Metrics::default(),
@@ -351,8 +393,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     let Some(op) = op else {
         return error(&shared, &ApiError::UnknownOperation, &request_id);
     };
+    let mut account: Option<String> = None;
+    let mut access_key: Option<String> = None;
     match &shared.config.keys {
         None => {
+            if shared.config.per_key.is_some() {
+                access_key = sigv4::claimed_access_key(
+                    headers.get("authorization").and_then(|v| v.to_str().ok()),
+                    &query,
+                );
+            }
             let presigned = query.contains("X-Amz-Signature=");
             if !headers.contains_key("authorization") && !presigned {
                 return error(
@@ -385,18 +435,36 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
-            if let Err(e) = sigv4::verify(&parts, keys, now) {
-                tracing::debug!(request_id, error = %e, "signature refused");
-                return error(&shared, &e, &request_id);
+            match sigv4::verify(&parts, keys, now) {
+                Ok((key, acct)) => {
+                    access_key = Some(key);
+                    account = acct;
+                }
+                Err(e) => {
+                    tracing::debug!(request_id, error = %e, "signature refused");
+                    return error(&shared, &e, &request_id);
+                }
             }
         }
     }
+    let engine = match (&shared.config.per_key, access_key) {
+        (Some(factory), Some(key)) => match engine_for(&shared, factory, &key, account) {
+            Ok(e) => e,
+            Err(msg) => {
+                tracing::error!(request_id, error = %msg, "cannot open the key's database");
+                let e = ApiError::InternalServerError(format!(
+                    "Internal server error (request id {request_id})"
+                ));
+                return error(&shared, &e, &request_id);
+            }
+        },
+        _ => shared.engine.clone(),
+    };
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost:8000")
         .to_owned();
-    let engine = shared.engine.clone();
     // A task of its own, so a panic is contained and answered.
     let task = tokio::spawn(async move { dispatch(&engine, op, &body, &host).await });
     let (resp, failed) = match task.await {
@@ -426,6 +494,25 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         );
     }
     resp
+}
+
+/// The database of one access key, opened on first use.
+fn engine_for(
+    shared: &Shared,
+    factory: &EngineFactory,
+    key: &str,
+    account: Option<String>,
+) -> Result<Arc<Engine>, String> {
+    let mut engines = shared
+        .engines
+        .lock()
+        .map_err(|_| "per-key engines lock poisoned".to_owned())?;
+    if let Some(e) = engines.get(key) {
+        return Ok(e.clone());
+    }
+    let e = factory(key, account.as_deref())?;
+    engines.insert(key.to_owned(), e.clone());
+    Ok(e)
 }
 
 /// Counts a request while it is being handled.

@@ -33,8 +33,10 @@ impl std::fmt::Debug for Credential {
 /// Keys by access key id.
 pub type Keys = HashMap<String, Credential>;
 
-/// Parse a credentials file: one key per line, `ACCESS_KEY_ID:SECRET[:ACCOUNT_ID]`;
-/// blank lines and `#` comments are skipped.
+/// Parse a credentials file: one key per line,
+/// `ACCESS_KEY_ID:SECRET[:ACCOUNT_ID[:SESSION_TOKEN]]`; blank lines and `#` comments are
+/// skipped. A key with a session token is accepted only with that token
+/// (`X-Amz-Security-Token`), as temporary credentials are.
 pub fn parse_keys(text: &str) -> Result<Keys, String> {
     let mut keys = Keys::new();
     for (n, line) in text.lines().enumerate() {
@@ -42,10 +44,10 @@ pub fn parse_keys(text: &str) -> Result<Keys, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let mut parts = line.splitn(3, ':');
+        let mut parts = line.splitn(4, ':');
         let (Some(id), Some(secret)) = (parts.next(), parts.next()) else {
             return Err(format!(
-                "line {}: expected ACCESS_KEY_ID:SECRET[:ACCOUNT_ID]",
+                "line {}: expected ACCESS_KEY_ID:SECRET[:ACCOUNT_ID[:SESSION_TOKEN]]",
                 n + 1
             ));
         };
@@ -57,7 +59,7 @@ pub fn parse_keys(text: &str) -> Result<Keys, String> {
             Credential {
                 secret: secret.to_owned(),
                 account_id: parts.next().map(str::to_owned).filter(|a| !a.is_empty()),
-                session_token: None,
+                session_token: parts.next().map(str::to_owned).filter(|t| !t.is_empty()),
             },
         );
     }
@@ -131,6 +133,18 @@ pub fn parse_authorization(value: &str) -> Result<Signature, ApiError> {
     )
 }
 
+/// The access key a request claims (Authorization header or presigned query), unverified.
+pub fn claimed_access_key(authorization: Option<&str>, query: &str) -> Option<String> {
+    if let Some(sig) = authorization.and_then(|a| parse_authorization(a).ok()) {
+        return Some(sig.access_key);
+    }
+    query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "X-Amz-Credential")
+        .and_then(|(_, v)| v.split('/').next().map(str::to_owned))
+        .filter(|k| !k.is_empty())
+}
+
 fn scope_parts(credential: &str, signed: &str, signature: &str) -> Result<Signature, ApiError> {
     let parts: Vec<&str> = credential.split('/').collect();
     let [access_key, date, region, service, terminator] = parts.as_slice() else {
@@ -175,10 +189,6 @@ fn percent_decode(s: &str) -> String {
                     }
                 }
             }
-            Some(b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
             Some(c) => {
                 out.push(*c);
                 i += 1;
@@ -201,6 +211,29 @@ fn uri_encode(s: &str, keep_slash: bool) -> String {
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
+    }
+    out
+}
+
+/// The canonical URI of a non-S3 service: the path normalized (empty and `.` segments
+/// dropped, `..` resolved, as RFC 3986 and the AWS test suite's `get-slashes` /
+/// `get-relative` cases have it), then each segment URI-encoded.
+fn canonical_uri(path: &str) -> String {
+    let decoded = percent_decode(path);
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in decoded.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::from("/");
+    out.push_str(&uri_encode(&segments.join("/"), true));
+    if decoded.len() > 1 && decoded.ends_with('/') && !segments.is_empty() {
+        out.push('/');
     }
     out
 }
@@ -245,10 +278,7 @@ pub fn canonical_request(
     payload_hash: &str,
     drop_signature_param: bool,
 ) -> String {
-    // Path: each segment URI-encoded (not normalized beyond that, as for non-S3 services
-    // the SDKs send paths already encoded once).
-    let path = if req.path.is_empty() { "/" } else { req.path };
-    let canonical_path = uri_encode(&percent_decode(path), true);
+    let canonical_path = canonical_uri(req.path);
     let mut q: Vec<(String, String)> = query_pairs(req.query)
         .into_iter()
         .filter(|(k, _)| !(drop_signature_param && k == "X-Amz-Signature"))
@@ -280,6 +310,30 @@ pub fn canonical_request(
     )
 }
 
+/// The signature of a request over the given signed headers and payload hash.
+#[allow(clippy::too_many_arguments)]
+pub fn signature(
+    req: &RequestParts<'_>,
+    signed_headers: &[String],
+    payload_hash: &str,
+    secret: &str,
+    region: &str,
+    service: &str,
+    amz_date: &str,
+    presigned: bool,
+) -> String {
+    let date = amz_date.get(..8).unwrap_or_default();
+    let canonical = canonical_request(req, signed_headers, payload_hash, presigned);
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    hex(&hmac(
+        &signing_key(secret, date, region, service),
+        to_sign.as_bytes(),
+    ))
+}
+
 /// Sign a request as the SDKs do: every header in `req` is signed (it must hold `host`
 /// and `x-amz-date`); returns the Authorization header value.
 pub fn authorization(
@@ -294,17 +348,12 @@ pub fn authorization(
     names.sort();
     names.dedup();
     let payload = hex(&Sha256::digest(req.body));
-    let canonical = canonical_request(req, &names, &payload, false);
-    let scope = format!("{date}/{region}/dynamodb/aws4_request");
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical.as_bytes()))
+    let sig = signature(
+        req, &names, &payload, secret, region, "dynamodb", amz_date, false,
     );
-    let key = signing_key(secret, date, region, "dynamodb");
     format!(
-        "AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={}, Signature={}",
+        "AWS4-HMAC-SHA256 Credential={access_key}/{date}/{region}/dynamodb/aws4_request, SignedHeaders={}, Signature={sig}",
         names.join(";"),
-        hex(&hmac(&key, to_sign.as_bytes()))
     )
 }
 
@@ -407,12 +456,21 @@ pub fn verify(
             "The security token included in the request is invalid.".into(),
         ));
     };
-    if let (Some(want), Some(got)) = (&cred.session_token, req.header("x-amz-security-token")) {
-        if !bool::from(want.as_bytes().ct_eq(got.as_bytes())) {
-            return Err(ApiError::UnrecognizedClient(
-                "The security token included in the request is invalid.".into(),
-            ));
-        }
+    // Temporary credentials come with their token; a long-term key comes without one.
+    let token = if presigned {
+        q("X-Amz-Security-Token")
+    } else {
+        req.header("x-amz-security-token")
+    };
+    let token_ok = match (&cred.session_token, token) {
+        (None, None) => true,
+        (Some(want), Some(got)) => bool::from(want.as_bytes().ct_eq(got.as_bytes())),
+        _ => false,
+    };
+    if !token_ok {
+        return Err(ApiError::UnrecognizedClient(
+            "The security token included in the request is invalid.".into(),
+        ));
     }
     if (t - now).abs() > MAX_SKEW_SECONDS {
         let (a, b) = if t < now {
@@ -458,8 +516,6 @@ pub fn verify(
             )));
         }
     }
-    let scope = format!("{}/{}/{}/aws4_request", sig.date, sig.region, sig.service);
-    let key = signing_key(&cred.secret, &sig.date, &sig.region, &sig.service);
     // The payload hash: of the body. A presigned request may sign UNSIGNED-PAYLOAD, or
     // (botocore's query signer) the empty payload.
     let mut candidates = vec![hex(&Sha256::digest(req.body))];
@@ -468,12 +524,16 @@ pub fn verify(
         candidates.push(hex(&Sha256::digest(b"")));
     }
     let matches = candidates.iter().any(|payload_hash| {
-        let canonical = canonical_request(req, &sig.signed_headers, payload_hash, presigned);
-        let to_sign = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-            hex(&Sha256::digest(canonical.as_bytes()))
+        let expected = signature(
+            req,
+            &sig.signed_headers,
+            payload_hash,
+            &cred.secret,
+            &sig.region,
+            &sig.service,
+            &amz_date,
+            presigned,
         );
-        let expected = hex(&hmac(&key, to_sign.as_bytes()));
         bool::from(expected.as_bytes().ct_eq(sig.signature.as_bytes()))
     });
     if !matches {
@@ -536,6 +596,181 @@ mod tests {
             hex(&hmac(&key, to_sign.as_bytes())),
             "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
         );
+    }
+
+    /// Cases of the AWS SigV4 test suite (aws-sig-v4-test-suite: AKIDEXAMPLE, the
+    /// documented example secret, 20150830T123600Z, us-east-1, service `service`, host
+    /// example.amazonaws.com), each with the signature AWS publishes for it. Requests are
+    /// given as they travel on the wire (the UTF-8 query percent-encoded).
+    #[test]
+    fn aws_sigv4_test_suite_vectors() {
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            (
+                "get-vanilla",
+                "GET",
+                "/",
+                "",
+                &[],
+                "",
+                "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+            ),
+            (
+                "get-unreserved",
+                "GET",
+                "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                "",
+                &[],
+                "",
+                "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f",
+            ),
+            (
+                "get-slashes",
+                "GET",
+                "//example//",
+                "",
+                &[],
+                "",
+                "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84",
+            ),
+            (
+                "get-vanilla-query-order-key-case",
+                "GET",
+                "/",
+                "Param2=value2&Param1=value1",
+                &[],
+                "",
+                "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500",
+            ),
+            (
+                "get-vanilla-query-order-value",
+                "GET",
+                "/",
+                "Param1=value2&Param1=value1",
+                &[],
+                "",
+                "5772eed61e12b33fae39ee5e7012498b51d56abc0abb7c60486157bd471c4694",
+            ),
+            (
+                "get-vanilla-utf8-query",
+                "GET",
+                "/",
+                "%E1%88%B4=bar",
+                &[],
+                "",
+                "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04",
+            ),
+            (
+                "get-header-value-order",
+                "GET",
+                "/",
+                "",
+                &[
+                    ("my-header1", "value4"),
+                    ("my-header1", "value1"),
+                    ("my-header1", "value3"),
+                    ("my-header1", "value2"),
+                ],
+                "",
+                "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01",
+            ),
+            (
+                "get-header-key-duplicate",
+                "GET",
+                "/",
+                "",
+                &[
+                    ("my-header1", "value2"),
+                    ("my-header1", "value2"),
+                    ("my-header1", "value1"),
+                ],
+                "",
+                "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea",
+            ),
+            (
+                "get-header-value-trim",
+                "GET",
+                "/",
+                "",
+                &[("my-header1", " value1"), ("my-header2", "\"a   b   c\"")],
+                "",
+                "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736",
+            ),
+            (
+                "post-x-www-form-urlencoded",
+                "POST",
+                "/",
+                "",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                "Param1=value1",
+                "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a",
+            ),
+            (
+                "get-vanilla-with-session-token",
+                "GET",
+                "/",
+                "",
+                &[(
+                    "x-amz-security-token",
+                    "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267",
+                )],
+                "",
+                "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8",
+            ),
+        ];
+        for (name, method, path, query, extra, body, want) in cases {
+            let mut headers = vec![
+                ("host".to_owned(), "example.amazonaws.com".to_owned()),
+                ("x-amz-date".to_owned(), "20150830T123600Z".to_owned()),
+            ];
+            headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+            let mut signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
+            signed.sort();
+            signed.dedup();
+            let req = RequestParts {
+                method,
+                path,
+                query,
+                headers: &headers,
+                body: body.as_bytes(),
+            };
+            let got = signature(
+                &req,
+                &signed,
+                &hex(&Sha256::digest(body.as_bytes())),
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                "us-east-1",
+                "service",
+                "20150830T123600Z",
+                false,
+            );
+            assert_eq!(&got, want, "{name}");
+        }
+        // The suite's canonical URIs and query strings.
+        assert_eq!(canonical_uri("/example%20space/"), "/example%20space/");
+        assert_eq!(canonical_uri("/%E1%88%B4"), "/%E1%88%B4");
+        assert_eq!(canonical_uri("/example/.."), "/");
+        assert_eq!(canonical_uri("/example1/example2/../.."), "/");
+        assert_eq!(canonical_uri("/./"), "/");
+        assert_eq!(canonical_uri(""), "/");
+        let headers = vec![("host".to_owned(), "h".to_owned())];
+        let req = RequestParts {
+            method: "GET",
+            path: "/",
+            query: "q=a+b&b&a=1=2",
+            headers: &headers,
+            body: b"",
+        };
+        let c = canonical_request(&req, &["host".to_owned()], "x", false);
+        assert_eq!(c.lines().nth(2), Some("a=1%3D2&b=&q=a%2Bb"));
     }
 
     #[test]
