@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from test_streams import streams_client
 from conftest import ServerProcess, make_client, needs_own_server
 
 
@@ -42,6 +43,8 @@ def test_metrics_health_ready_and_access_log(tmp_path):
             c.put_item(TableName="met1", Item={"pk": {"S": str(i)}})
         with pytest.raises(Exception):
             c.get_item(TableName="nope", Key={"pk": {"S": "x"}})
+        c.get_item(TableName="met1", Key={"pk": {"S": "1"}}, ConsistentRead=True)
+        c.get_item(TableName="met1", Key={"pk": {"S": "1"}})
         for path, want in (("/health", b"healthy"), ("/ready", b"ready"), ("/", b"healthy")):
             with urllib.request.urlopen(server.endpoint + path, timeout=5) as r:
                 assert r.status == 200 and r.read().startswith(want)
@@ -58,6 +61,29 @@ def test_metrics_health_ready_and_access_log(tmp_path):
         groups, jobs = value["ferrodyn_commit_groups"], value["ferrodyn_commit_transactions"]
         assert 1 <= groups <= jobs and jobs >= 6  # table creation and five puts
         assert "ferrodyn_ttl_lag_seconds 0" in text
+        # capacity by table: five 1-unit puts; a consistent (1) and an eventual (0.5) read
+        assert value['ferrodyn_consumed_write_capacity_units_total{table="met1"}'] == 5
+        assert value['ferrodyn_consumed_read_capacity_units_total{table="met1"}'] == 1.5
+        # stream lag: a reader's iterator age, 0 once it is caught up
+        c.update_table(TableName="met1", StreamSpecification={
+            "StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+        c.put_item(TableName="met1", Item={"pk": {"S": "streamed"}})
+        streams = streams_client(server.endpoint)
+        arn = c.describe_table(TableName="met1")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        page = streams.get_records(ShardIterator=it)
+        assert len(page["Records"]) == 1
+
+        def metrics():
+            with urllib.request.urlopen(server.endpoint + "/metrics", timeout=5) as r:
+                return {l.split()[0]: float(l.split()[1]) for l in r.read().decode().splitlines()
+                        if l and not l.startswith("#")}
+        age = metrics()['ferrodyn_stream_iterator_age_seconds{table="met1"}']
+        assert 0 <= age < 60
+        assert streams.get_records(ShardIterator=page["NextShardIterator"])["Records"] == []
+        assert metrics()['ferrodyn_stream_iterator_age_seconds{table="met1"}'] == 0
         time.sleep(0.2)
         lines = [l for l in log.read_text().splitlines() if "ferrodyn_access" in l]
         assert any("operation=\"PutItem\"" in l or "operation=PutItem" in l for l in lines), lines[:3]

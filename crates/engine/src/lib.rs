@@ -74,6 +74,15 @@ impl Default for EngineConfig {
     }
 }
 
+/// One labelled metric: a value per table.
+#[derive(Debug, Clone)]
+pub struct TableSeries {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: &'static str,
+    pub values: Vec<(String, f64)>,
+}
+
 /// The engine: one per server process.
 pub struct Engine {
     pub(crate) store: Store,
@@ -84,6 +93,11 @@ pub struct Engine {
     pub(crate) tokens: std::sync::Mutex<HashMap<String, ops::transact::TokenEntry>>,
     /// The engine itself, once shared ([`Engine::share`]), for background work.
     pub(crate) me: std::sync::OnceLock<std::sync::Weak<Engine>>,
+    /// Capacity units consumed since start, by table: (read, write).
+    pub(crate) consumed: std::sync::Mutex<HashMap<String, (f64, f64)>>,
+    /// Stream iterator age by table: seconds between the newest record a GetRecords call
+    /// returned and that call (0 once a reader is caught up).
+    pub(crate) stream_lag: std::sync::Mutex<HashMap<String, f64>>,
 }
 
 /// Storage failures become InternalServerError; a missing keyspace means the table went
@@ -164,6 +178,8 @@ impl Engine {
             config,
             clock,
             tokens: std::sync::Mutex::new(HashMap::new()),
+            consumed: std::sync::Mutex::new(HashMap::new()),
+            stream_lag: std::sync::Mutex::new(HashMap::new()),
             me: std::sync::OnceLock::new(),
         })
     }
@@ -268,6 +284,72 @@ impl Engine {
 
 impl Engine {
     /// Gauges for the metrics endpoint: (name, help, value).
+    /// Count capacity units consumed on `table` (reads or writes), for the metrics.
+    pub(crate) fn charge(&self, table: &str, write: bool, units: f64) {
+        if let Ok(mut m) = self.consumed.lock() {
+            let e = match m.get_mut(table) {
+                Some(e) => e,
+                None => m.entry(table.to_owned()).or_default(),
+            };
+            if write {
+                e.1 += units;
+            } else {
+                e.0 += units;
+            }
+        }
+    }
+
+    /// [`Engine::charge`], passing the units through.
+    pub(crate) fn charged(&self, table: &str, write: bool, units: f64) -> f64 {
+        self.charge(table, write, units);
+        units
+    }
+
+    /// Charge every table of a units map.
+    pub(crate) fn charge_all(&self, units: &HashMap<String, f64>, write: bool) {
+        for (t, u) in units {
+            self.charge(t, write, *u);
+        }
+    }
+
+    /// Per-table series for the metrics endpoint: (name, help, kind, [(table, value)]).
+    pub fn table_series(&self) -> Vec<TableSeries> {
+        let sorted = |mut v: Vec<(String, f64)>| {
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        let consumed: Vec<(String, f64, f64)> = self
+            .consumed
+            .lock()
+            .map(|m| m.iter().map(|(k, (r, w))| (k.clone(), *r, *w)).collect())
+            .unwrap_or_default();
+        let lag = self
+            .stream_lag
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        vec![
+            TableSeries {
+                name: "ferrodyn_consumed_read_capacity_units_total",
+                help: "Read capacity units consumed since start, by table (as DynamoDB would bill them).",
+                kind: "counter",
+                values: sorted(consumed.iter().map(|(t, r, _)| (t.clone(), *r)).collect()),
+            },
+            TableSeries {
+                name: "ferrodyn_consumed_write_capacity_units_total",
+                help: "Write capacity units consumed since start, by table.",
+                kind: "counter",
+                values: sorted(consumed.iter().map(|(t, _, w)| (t.clone(), *w)).collect()),
+            },
+            TableSeries {
+                name: "ferrodyn_stream_iterator_age_seconds",
+                help: "Age of the newest stream record the last GetRecords call returned, by table (0: the reader is caught up).",
+                kind: "gauge",
+                values: sorted(lag),
+            },
+        ]
+    }
+
     pub fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
         let tables: Vec<Arc<TableMeta>> = self
             .tables

@@ -552,6 +552,19 @@ impl Engine {
             .map_err(storage_error)?;
         }
         let next = last_seq.map_or(it.next, |q| q + 1);
+        let newest = records
+            .last()
+            .and_then(|r| r.pointer("/dynamodb/ApproximateCreationDateTime"))
+            .and_then(serde_json::Value::as_f64);
+        if let Ok(mut lag) = self.stream_lag.lock() {
+            let age = newest.map_or(0.0, |t| (now - t).max(0.0));
+            match lag.get_mut(&meta.name) {
+                Some(v) => *v = age,
+                None => {
+                    lag.insert(meta.name.clone(), age);
+                }
+            }
+        }
         // A closed shard (a newer one took over, or the stream was disabled) ends once its
         // records are read: no NextShardIterator.
         let closed = (it.shard < cur || s.disabled_at.is_some()) && records.len() < limit;

@@ -320,7 +320,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             let (status, body, ctype) = match req.uri().path() {
                 "/metrics" => (
                     StatusCode::OK,
-                    shared.metrics.render(&shared.engine.gauges()).into_bytes(),
+                    shared
+                        .metrics
+                        .render(&shared.engine.gauges(), &shared.engine.table_series())
+                        .into_bytes(),
                     "text/plain; version=0.0.4",
                 ),
                 // Readiness: storage answers.

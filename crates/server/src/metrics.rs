@@ -82,7 +82,11 @@ impl Metrics {
     }
 
     /// The exposition text; `gauges` are extra (name, help, value) lines from the engine.
-    pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
+    pub fn render(
+        &self,
+        gauges: &[(&str, &str, f64)],
+        tables: &[ferrodyn_engine::TableSeries],
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -171,6 +175,17 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
             );
+        }
+        for s in tables {
+            let _ = writeln!(
+                out,
+                "# HELP {} {}\n# TYPE {} {}",
+                s.name, s.help, s.name, s.kind
+            );
+            for (table, v) in &s.values {
+                // Table names are [A-Za-z0-9_.-]: nothing to escape in a label value.
+                let _ = writeln!(out, "{}{{table=\"{table}\"}} {v}", s.name);
+            }
         }
         out
     }

@@ -183,6 +183,7 @@ impl Engine {
                 out.unprocessed_keys.insert(name, rest);
             }
         }
+        self.charge_all(&units, false);
         out.consumed_capacity = capacity_list(&units, input.return_consumed_capacity.as_deref());
         Ok(out)
     }
@@ -314,6 +315,7 @@ impl Engine {
                 metrics.entry(meta.name.clone()).or_default().push(m);
             }
         }
+        self.charge_all(&units, true);
         Ok(BatchWriteItemOutput {
             unprocessed_items: HashMap::new(),
             consumed_capacity: capacity_list(&units, input.return_consumed_capacity.as_deref()),

@@ -413,7 +413,7 @@ impl Engine {
             },
             consumed_capacity: consumed(
                 &meta.name,
-                write_units(size.max(old_size)),
+                self.charged(&meta.name, true, write_units(size.max(old_size))),
                 input.return_consumed_capacity.as_deref(),
             ),
             item_collection_metrics: metrics,
@@ -490,7 +490,11 @@ impl Engine {
             item,
             consumed_capacity: consumed(
                 &meta.name,
-                read_units(size, input.consistent_read == Some(true)),
+                self.charged(
+                    &meta.name,
+                    false,
+                    read_units(size, input.consistent_read == Some(true)),
+                ),
                 input.return_consumed_capacity.as_deref(),
             ),
         })
@@ -552,7 +556,7 @@ impl Engine {
         Ok(WriteItemOutput {
             consumed_capacity: consumed(
                 &meta.name,
-                write_units(old_size),
+                self.charged(&meta.name, true, write_units(old_size)),
                 input.return_consumed_capacity.as_deref(),
             ),
             item_collection_metrics: item_collection_metrics(
@@ -706,7 +710,7 @@ impl Engine {
             attributes,
             consumed_capacity: consumed(
                 &meta.name,
-                write_units(new_size.max(old_size)),
+                self.charged(&meta.name, true, write_units(new_size.max(old_size))),
                 input.return_consumed_capacity.as_deref(),
             ),
             item_collection_metrics: w.new.as_ref().and_then(|n| {

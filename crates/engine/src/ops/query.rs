@@ -791,6 +791,7 @@ impl Engine {
         if let Some(e) = failure {
             return Err(e);
         }
+        self.charge(&meta.name, false, read_units(bytes, plan.consistent));
         Ok(QueryOutput {
             items: (!plan.count_only).then_some(items),
             count,

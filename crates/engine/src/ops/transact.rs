@@ -477,6 +477,7 @@ impl Engine {
                 }
             }
         }
+        self.charge_all(&units, true);
         Ok(TransactWriteItemsOutput {
             consumed_capacity: capacity(&units, input.return_consumed_capacity.as_deref()),
             item_collection_metrics: (input.return_item_collection_metrics.as_deref()
@@ -594,6 +595,7 @@ impl Engine {
                 }),
             });
         }
+        self.charge_all(&units, false);
         out.consumed_capacity = capacity(&units, input.return_consumed_capacity.as_deref());
         Ok(out)
     }
