@@ -156,14 +156,24 @@ fn sql_err(ks: &str, e: &tokio_postgres::Error) -> StorageError {
     if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
         StorageError::NoKeyspace(ks.to_owned())
     } else {
-        // The database's own message (with its detail), not just "db error".
-        match e.as_db_error() {
-            Some(db) => {
-                StorageError::Io(format!("postgres: {} ({})", db.message(), db.code().code()))
-            }
-            None => StorageError::Io(format!("postgres: {e}")),
-        }
+        StorageError::Io(format!("postgres: {}", explain(e)))
     }
+}
+
+/// An error with its causes: tokio-postgres' own text is only the kind ("db error",
+/// "error connecting to server"); the database's message or the OS error is in the source.
+fn explain(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Drive `fut` to completion on this thread. tokio-postgres' client futures only exchange
@@ -383,14 +393,14 @@ impl PostgresBackend {
             let (client, connection) = config.connect(NoTls).await?;
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
-                    tracing::warn!(error = %e, "postgres connection closed");
+                    tracing::warn!(error = %explain(&e), "postgres connection closed");
                 }
             });
             Ok::<_, tokio_postgres::Error>(client)
         });
         match wait(task) {
             Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(StorageError::Io(e.to_string())),
+            Ok(Err(e)) => Err(StorageError::Io(explain(&e))),
             Err(e) => Err(io(e)),
         }
     }
