@@ -316,32 +316,7 @@ impl PostgresBackend {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("ferrodyn");
-        let desc = describe(&config);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("ferrodyn-pg")
-            .enable_all()
-            .build()
-            .map_err(io)?;
-        let mut backend = PostgresBackend {
-            rt: Some(rt),
-            config,
-            desc,
-            flavor: Flavor::Postgres,
-            opts: Options {
-                pool_size: opts.pool_size.max(1),
-                ..opts
-            },
-            pool: Pool {
-                state: Mutex::new(PoolState {
-                    idle: Vec::new(),
-                    open: 0,
-                }),
-                freed: Condvar::new(),
-            },
-            tables: RwLock::new(HashMap::new()),
-            conflicts: AtomicU64::new(0),
-        };
+        let mut backend = Self::bare(config, opts)?;
         let version: String = {
             let conn = backend.conn().map_err(|e| {
                 StorageError::Io(format!(
@@ -370,6 +345,43 @@ impl PostgresBackend {
         backend.keyspaces()?;
         tracing::info!(database = %backend.desc, flavor = ?backend.flavor, "postgres storage ready");
         Ok(backend)
+    }
+
+    /// The backend's parts, connected to nothing yet and with no layout checked.
+    fn bare(config: Config, opts: Options) -> Result<Self> {
+        let desc = describe(&config);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("ferrodyn-pg")
+            .enable_all()
+            .build()
+            .map_err(io)?;
+        Ok(PostgresBackend {
+            rt: Some(rt),
+            config,
+            desc,
+            flavor: Flavor::Postgres,
+            opts: Options {
+                pool_size: opts.pool_size.max(1),
+                ..opts
+            },
+            pool: Pool {
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
+                freed: Condvar::new(),
+            },
+            tables: RwLock::new(HashMap::new()),
+            conflicts: AtomicU64::new(0),
+        })
+    }
+
+    /// Like [`PostgresBackend::connect`], in a new, empty schema of its own (named from the
+    /// process id, a counter and the time) that no other backend uses: for tests, so that
+    /// each gets a fresh database without `CREATE DATABASE`.
+    pub fn connect_in_fresh_schema(url: &str, opts: Options) -> Result<Self> {
+        Self::open(fresh_schema(url)?, opts)
     }
 
     /// Where this backend points: `user@host:port/db`.
@@ -699,6 +711,33 @@ fn rollback(conn: &mut Conn<'_>) {
     }
 }
 
+/// A new, empty schema on the database at `url`, and a configuration whose connections
+/// use it (`search_path`).
+fn fresh_schema(url: &str) -> Result<Config> {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let schema = format!(
+        "fdtest_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut config: Config = url
+        .parse()
+        .map_err(|e| StorageError::Io(format!("invalid PostgreSQL URL: {e}")))?;
+    {
+        // Creating the schema needs no layout: a bare connection.
+        let admin = PostgresBackend::bare(config.clone(), Options::default())?;
+        let mut conn = admin.conn()?;
+        conn.exec(&format!("CREATE SCHEMA {}", quoted(&schema)))
+            .map_err(|e| sql_err("", &e))?;
+    }
+    config.options(format!("-c search_path={schema}"));
+    Ok(config)
+}
+
 fn describe(c: &Config) -> String {
     let host = match c.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
@@ -1023,8 +1062,6 @@ impl Drop for PostgresBackend {
     clippy::expect_used
 )]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
-
     use ferrodyn_storage::Store;
 
     use super::*;
@@ -1045,24 +1082,7 @@ mod tests {
 
     /// A fresh, empty schema on the test database, and a configuration that uses it.
     fn fresh_schema(url: &str) -> Config {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let schema = format!(
-            "fdtest_{}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed),
-            nanos % 1_000_000_000
-        );
-        let admin = PostgresBackend::connect(url, Options::default()).unwrap();
-        let mut conn = admin.conn().unwrap();
-        conn.exec(&format!("CREATE SCHEMA {schema}")).unwrap();
-        drop(conn);
-        let mut config: Config = url.parse().unwrap();
-        config.options(format!("-c search_path={schema}"));
-        config
+        super::fresh_schema(url).unwrap()
     }
 
     fn open(config: &Config) -> PostgresBackend {
