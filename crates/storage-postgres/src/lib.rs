@@ -205,11 +205,16 @@ fn wait<F: Future>(fut: F) -> F::Output {
             std::thread::park();
         }
     };
+    blocking(run)
+}
+
+/// Run `f`, which blocks, telling tokio first when this is one of its multi-thread workers.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(run)
+            tokio::task::block_in_place(f)
         }
-        _ => run(),
+        _ => f(),
     }
 }
 
@@ -423,6 +428,10 @@ impl PostgresBackend {
 
     /// A connection from the pool, opening one if there is room, else waiting for one.
     fn conn(&self) -> Result<Conn<'_>> {
+        blocking(|| self.checkout())
+    }
+
+    fn checkout(&self) -> Result<Conn<'_>> {
         let deadline = Instant::now() + self.opts.checkout_timeout;
         let pool = &self.pool;
         let mut st = pool.state.lock().map_err(poisoned)?;
@@ -1318,6 +1327,39 @@ mod tests {
             a.snapshot().unwrap().get("c", b"n").unwrap(),
             Some(vec![21])
         );
+    }
+
+    /// The pool never opens more than `pool_size` connections: callers wait for one, and
+    /// give up with a clear error after `checkout_timeout`.
+    #[test]
+    fn pool_waits_for_a_free_connection_then_times_out() {
+        let Some(url) = test_url("pool_waits_for_a_free_connection_then_times_out") else {
+            return;
+        };
+        let b = Arc::new(
+            PostgresBackend::open(
+                fresh_schema(&url),
+                Options {
+                    pool_size: 1,
+                    checkout_timeout: Duration::from_millis(300),
+                    ..Options::default()
+                },
+            )
+            .unwrap(),
+        );
+        b.create_keyspace("p").unwrap();
+        let held = b.snapshot().unwrap();
+        let t = Instant::now();
+        let e = b.snapshot().err().unwrap().to_string();
+        assert!(e.contains("no free PostgreSQL connection"), "{e}");
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        // a waiter gets the connection as soon as it is let go
+        let b2 = b.clone();
+        let waiter = std::thread::spawn(move || b2.snapshot().map(|v| v.get("p", b"x")).is_ok());
+        std::thread::sleep(Duration::from_millis(50));
+        drop(held);
+        assert!(waiter.join().unwrap());
+        assert_eq!(b.pool.state.lock().unwrap().open, 1);
     }
 
     /// The measurement behind the crate docs' choice: one `SELECT` round trip driven on the
