@@ -1084,7 +1084,11 @@ mod tests {
         match std::env::var("FERRODYN_TEST_POSTGRES") {
             Ok(u) if !u.is_empty() => Some(u),
             _ => {
-                eprintln!(
+                // Written to the stream itself, not through eprintln!, which the test
+                // harness captures: a skip should be seen.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
                     "{test}: skipped (set FERRODYN_TEST_POSTGRES to a PostgreSQL URL, \
                      e.g. the one scripts/postgres-up prints)"
                 );
