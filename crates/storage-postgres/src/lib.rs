@@ -22,7 +22,8 @@
 //! it is consistent across keyspaces. A commit group ([`Backend::write_group`]) is one
 //! `SERIALIZABLE` transaction: the group's reads and its writes (`INSERT ... SELECT FROM
 //! UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT (k) DO UPDATE` and `DELETE ... WHERE k =
-//! ANY($1::bytea[])`, one statement of each kind per keyspace) happen in it, so two servers
+//! ANY($1::bytea[])`, one statement of each kind per keyspace, pipelined with the COMMIT
+//! in one round trip) happen in it, so two servers
 //! that read and then write the same key cannot both commit: one gets SQLSTATE 40001 (or
 //! 40P01), rolls back, waits a little (exponential back-off with jitter) and re-runs the
 //! whole group, whose closures are pure. `Durability::Fsync` commits as durably as the
@@ -68,6 +69,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::ops::Bound;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::task::{Context, Poll, Wake, Waker};
@@ -207,6 +209,29 @@ fn wait<F: Future>(fut: F) -> F::Output {
         }
     };
     blocking(run)
+}
+
+/// Drive several futures at once, first polled first (so pipelined requests go out in
+/// order); their outputs in the same order.
+async fn join_all<T>(mut futs: Vec<Pin<Box<dyn Future<Output = T> + '_>>>) -> Vec<T> {
+    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(move |cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *o = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(out.iter_mut().filter_map(Option::take).collect())
+        }
+    })
+    .await
 }
 
 /// Run `f`, which blocks, telling tokio first when this is one of its multi-thread workers.
@@ -633,32 +658,23 @@ impl PostgresBackend {
             rollback(conn);
             return Attempt::Done;
         }
-        if let Err(e) = self.apply(conn, &ops) {
-            rollback(conn);
-            return e;
-        }
-        match conn.exec("COMMIT") {
-            Ok(()) => Attempt::Done,
-            Err(e) if is_conflict(&e) => Attempt::Conflict(e.to_string()),
-            Err(e) => {
-                // The connection may have died after the database committed.
-                conn.broken = true;
-                Attempt::Failed(StorageError::Io(format!(
-                    "commit outcome unknown: {}",
-                    sql_err("", &e)
-                )))
-            }
-        }
+        self.apply_and_commit(conn, &ops)
     }
 
-    /// The writes of a group, one upsert and one delete statement per keyspace at most.
-    fn apply(&self, conn: &Conn<'_>, ops: &[Op]) -> std::result::Result<(), Attempt> {
-        // keyspace -> (puts, deletes); every keyspace and key checked before any write.
+    /// The writes of a group, one upsert and one delete statement per keyspace at most,
+    /// then COMMIT: all sent at once (pipelined), so they cost one round trip. Every answer
+    /// is read; a failed statement aborts the transaction, and the COMMIT behind it then
+    /// only rolls back, which the failed statement's error reports.
+    fn apply_and_commit(&self, conn: &mut Conn<'_>, ops: &[Op]) -> Attempt {
+        // keyspace -> (put keys, put values, deleted keys); all checked before any write.
         type Writes<'o> = (Vec<&'o [u8]>, Vec<&'o [u8]>, Vec<&'o [u8]>);
         let mut by_ks: BTreeMap<&str, Writes<'_>> = BTreeMap::new();
         for op in ops {
             let (Op::Put { ks, key, .. } | Op::Delete { ks, key }) = op;
-            ferrodyn_storage::check_key(key).map_err(Attempt::Failed)?;
+            if let Err(e) = ferrodyn_storage::check_key(key) {
+                rollback(conn);
+                return Attempt::Failed(e);
+            }
             let w = by_ks.entry(ks.as_str()).or_default();
             match op {
                 Op::Put { value, .. } => {
@@ -668,37 +684,85 @@ impl PostgresBackend {
                 Op::Delete { .. } => w.2.push(key),
             }
         }
-        let mut tables = Vec::with_capacity(by_ks.len());
-        for ks in by_ks.keys() {
-            match self.table(conn, ks) {
-                Ok(Some(t)) => tables.push(t),
+        // (keyspace, statement, its bytea[] parameters)
+        type Stmt<'a> = (&'a str, String, Vec<&'a Vec<&'a [u8]>>);
+        let mut stmts: Vec<Stmt<'_>> = Vec::new();
+        for (ks, (keys, values, deletes)) in &by_ks {
+            let t = match self.table(conn, ks) {
+                Ok(Some(t)) => quoted(&t),
                 Ok(None) => {
-                    return Err(Attempt::Failed(StorageError::NoKeyspace((*ks).to_owned())))
+                    rollback(conn);
+                    return Attempt::Failed(StorageError::NoKeyspace((*ks).to_owned()));
                 }
-                Err(e) => return Err(Attempt::Failed(e)),
-            }
-        }
-        let client = conn.client().map_err(Attempt::Failed)?;
-        for ((ks, (keys, values, deletes)), table) in by_ks.iter().zip(&tables) {
-            let t = quoted(table);
+                Err(e) => {
+                    rollback(conn);
+                    return Attempt::Failed(e);
+                }
+            };
             if !keys.is_empty() {
-                let sql = format!(
-                    "INSERT INTO {t} (k, v) SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) \
-                     ON CONFLICT (k) DO UPDATE SET v = excluded.v"
-                );
-                wait(client.query_typed(
-                    &sql,
-                    &[(keys, Type::BYTEA_ARRAY), (values, Type::BYTEA_ARRAY)],
-                ))
-                .map_err(|e| self.attempt_err(ks, &e))?;
+                stmts.push((
+                    ks,
+                    format!(
+                        "INSERT INTO {t} (k, v) SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) \
+                         ON CONFLICT (k) DO UPDATE SET v = excluded.v"
+                    ),
+                    vec![keys, values],
+                ));
             }
             if !deletes.is_empty() {
-                let sql = format!("DELETE FROM {t} WHERE k = ANY($1::bytea[])");
-                wait(client.query_typed(&sql, &[(deletes, Type::BYTEA_ARRAY)]))
-                    .map_err(|e| self.attempt_err(ks, &e))?;
+                stmts.push((
+                    ks,
+                    format!("DELETE FROM {t} WHERE k = ANY($1::bytea[])"),
+                    vec![deletes],
+                ));
             }
         }
-        Ok(())
+        let Some(client) = conn.client.as_ref() else {
+            return Attempt::Failed(StorageError::Closed);
+        };
+        let params: Vec<Vec<(&(dyn ToSql + Sync), Type)>> = stmts
+            .iter()
+            .map(|(_, _, ps)| {
+                ps.iter()
+                    .map(|p| (*p as &(dyn ToSql + Sync), Type::BYTEA_ARRAY))
+                    .collect()
+            })
+            .collect();
+        type Answer<'f> =
+            Pin<Box<dyn Future<Output = std::result::Result<(), tokio_postgres::Error>> + 'f>>;
+        let mut futs: Vec<Answer<'_>> = stmts
+            .iter()
+            .zip(&params)
+            .map(|((_, sql, _), ps)| {
+                Box::pin(async move { client.query_typed(sql, ps).await.map(drop) }) as Answer<'_>
+            })
+            .collect();
+        futs.push(Box::pin(client.batch_execute("COMMIT")));
+        let answers = wait(join_all(futs));
+        let (commit, writes) = match answers.split_last() {
+            Some((c, w)) => (c, w),
+            None => return Attempt::Failed(StorageError::Io("no commit answer".into())),
+        };
+        for ((ks, _, _), answer) in stmts.iter().zip(writes) {
+            if let Err(e) = answer {
+                if e.as_db_error().is_none() {
+                    conn.broken = true;
+                }
+                return self.attempt_err(ks, e);
+            }
+        }
+        match commit {
+            Ok(()) => Attempt::Done,
+            Err(e) if is_conflict(e) => Attempt::Conflict(e.to_string()),
+            Err(e) => {
+                // The connection may have died after the database committed.
+                conn.broken = true;
+                Attempt::Failed(StorageError::Io(format!(
+                    "commit outcome unknown: {}",
+                    sql_err("", e)
+                )))
+            }
+        }
     }
 
     fn attempt_err(&self, ks: &str, e: &tokio_postgres::Error) -> Attempt {
@@ -1246,13 +1310,23 @@ mod tests {
             value: v.to_vec(),
         };
         b.commit(&[put(b"1")], Durability::Fsync).unwrap();
+        // b still has "k" cached: it must notice, not write into nothing, and the write to
+        // "a" sent before the failing one in the same pipelined batch is rolled back
+        a.create_keyspace("a").unwrap();
+        b.keyspaces().unwrap();
         a.drop_keyspace("k").unwrap();
-        // b still has "k" cached: it must notice, not write into nothing
+        b.create_keyspace("a").unwrap();
+        let in_a = Op::Put {
+            ks: "a".into(),
+            key: b"y".to_vec(),
+            value: b"1".to_vec(),
+        };
         assert_eq!(
-            b.commit(&[put(b"2")], Durability::Fsync),
+            b.commit(&[in_a, put(b"2")], Durability::Fsync),
             Err(StorageError::NoKeyspace("k".into()))
         );
-        assert_eq!(b.keyspaces().unwrap(), Vec::<String>::new());
+        assert_eq!(b.snapshot().unwrap().get("a", b"y").unwrap(), None);
+        assert_eq!(b.keyspaces().unwrap(), vec!["a".to_string()]);
         a.create_keyspace("k").unwrap();
         assert_eq!(b.snapshot().unwrap().get("k", b"x").unwrap(), None);
     }
