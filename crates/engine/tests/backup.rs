@@ -6,13 +6,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ferrodyn_engine::{Engine, EngineConfig, ManualClock};
 use ferrodyn_protocol::model::*;
 use ferrodyn_protocol::{decode, ApiError};
-use ferrodyn_storage::memory::MemoryBackend;
 use ferrodyn_storage::Durability;
 use proptest::prelude::*;
 use serde_json::json;
@@ -23,7 +24,7 @@ fn req<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
 
 fn engine(clock: Arc<ManualClock>) -> Engine {
     Engine::open(
-        Arc::new(MemoryBackend::new()),
+        common::backend(),
         Durability::Fsync,
         EngineConfig::default(),
         clock,
@@ -402,7 +403,7 @@ proptest! {
 
 fn engine_with_s3(clock: Arc<ManualClock>, root: &std::path::Path) -> Engine {
     Engine::open(
-        Arc::new(MemoryBackend::new()),
+        common::backend(),
         Durability::Fsync,
         EngineConfig {
             s3_root: root.to_path_buf(),

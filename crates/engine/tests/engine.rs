@@ -8,17 +8,18 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::sync::Arc;
 
 use ferrodyn_engine::{Engine, EngineConfig, SystemClock};
 use ferrodyn_protocol::model::*;
 use ferrodyn_protocol::{decode, ApiError};
-use ferrodyn_storage::memory::MemoryBackend;
 use ferrodyn_storage::Durability;
 
 fn engine() -> Engine {
     Engine::open(
-        Arc::new(MemoryBackend::new()),
+        common::backend(),
         Durability::Fsync,
         EngineConfig::default(),
         Arc::new(SystemClock),
@@ -133,7 +134,7 @@ async fn create_table_name_required_message() {
 
 #[tokio::test]
 async fn catalog_survives_reopen_on_the_same_backend() {
-    let backend = Arc::new(MemoryBackend::new());
+    let backend = common::backend();
     let open = || {
         Engine::open(
             backend.clone(),

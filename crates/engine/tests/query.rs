@@ -7,19 +7,20 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ferrodyn_engine::{Engine, EngineConfig, SystemClock};
 use ferrodyn_protocol::model::*;
 use ferrodyn_protocol::{decode, ApiError};
-use ferrodyn_storage::memory::MemoryBackend;
 use ferrodyn_storage::Durability;
 use serde_json::json;
 
 fn engine() -> Engine {
     Engine::open(
-        Arc::new(MemoryBackend::new()),
+        common::backend(),
         Durability::Fsync,
         EngineConfig::default(),
         Arc::new(SystemClock),

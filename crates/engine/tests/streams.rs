@@ -7,13 +7,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferrodyn_engine::{Engine, EngineConfig, ManualClock};
 use ferrodyn_protocol::model::*;
 use ferrodyn_protocol::{decode, ApiError};
-use ferrodyn_storage::memory::MemoryBackend;
 use ferrodyn_storage::Durability;
 use serde_json::json;
 
@@ -44,13 +45,7 @@ async fn shards_roll_over_iterators_expire_and_records_are_trimmed() {
         stream_shard_period: Duration::from_secs(3600),
         ..EngineConfig::default()
     };
-    let e = Engine::open(
-        Arc::new(MemoryBackend::new()),
-        Durability::Fsync,
-        config,
-        clock.clone(),
-    )
-    .unwrap();
+    let e = Engine::open(common::backend(), Durability::Fsync, config, clock.clone()).unwrap();
     e.create_table(req(json!({
         "TableName": "orders",
         "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
@@ -137,13 +132,7 @@ async fn stream_status_passes_through_enabling_and_disabling() {
         transient_delay: Some(Duration::from_secs(2)),
         ..EngineConfig::default()
     };
-    let e = Engine::open(
-        Arc::new(MemoryBackend::new()),
-        Durability::Fsync,
-        config,
-        clock.clone(),
-    )
-    .unwrap();
+    let e = Engine::open(common::backend(), Durability::Fsync, config, clock.clone()).unwrap();
     e.create_table(req(json!({
         "TableName": "orders",
         "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],

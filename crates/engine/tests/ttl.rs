@@ -6,12 +6,13 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::sync::Arc;
 
 use ferrodyn_engine::{Engine, EngineConfig, ManualClock};
 use ferrodyn_protocol::model::*;
 use ferrodyn_protocol::{decode, ApiError};
-use ferrodyn_storage::memory::MemoryBackend;
 use ferrodyn_storage::Durability;
 use serde_json::json;
 
@@ -23,7 +24,7 @@ fn req<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
 async fn expired_items_are_swept_through_the_expiry_index() {
     let clock = Arc::new(ManualClock::new(1_800_000_000.0));
     let e = Engine::open(
-        Arc::new(MemoryBackend::new()),
+        common::backend(),
         Durability::Fsync,
         EngineConfig::default(),
         clock.clone(),
@@ -154,13 +155,7 @@ async fn update_time_to_live_checks_content_then_the_cooldown() {
         transient_delay: Some(std::time::Duration::from_secs(2)),
         ..EngineConfig::default()
     };
-    let e = Engine::open(
-        Arc::new(MemoryBackend::new()),
-        Durability::Fsync,
-        config,
-        clock.clone(),
-    )
-    .unwrap();
+    let e = Engine::open(common::backend(), Durability::Fsync, config, clock.clone()).unwrap();
     e.create_table(req(json!({
         "TableName": "ttl_t",
         "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
@@ -220,7 +215,7 @@ async fn many_ancient_items_do_not_hold_up_the_sweeper() {
     let now = 1_800_000_000.0;
     let clock = Arc::new(ManualClock::new(now));
     let e = Engine::open(
-        Arc::new(MemoryBackend::new()),
+        common::backend(),
         Durability::Fsync,
         EngineConfig::default(),
         clock.clone(),

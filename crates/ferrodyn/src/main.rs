@@ -64,8 +64,15 @@ struct Cli {
     #[arg(long, default_value = "ferrodyn-data")]
     data_dir: PathBuf,
     /// Keep everything in memory; nothing is written to disk
-    #[arg(long)]
+    #[arg(long, conflicts_with = "storage")]
     in_memory: bool,
+    /// Store data in a PostgreSQL-protocol database instead of the embedded engine:
+    /// `postgres://user[:password]@host[:port]/db` (several servers may share it)
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// Most connections to the --storage database
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    storage_pool_size: usize,
     /// When a write is acknowledged
     #[arg(long, value_enum, default_value_t = DurabilityArg::Fsync)]
     durability: DurabilityArg,
@@ -311,7 +318,22 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let (backend, storage_desc): (Arc<dyn Backend>, String) = if cli.in_memory {
+    let (backend, storage_desc): (Arc<dyn Backend>, String) = if let Some(url) = &cli.storage {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(format!(
+                "--storage {url:?}: expected a postgres://user@host/db URL \
+                 (the embedded engine is the default, --in-memory keeps data in memory)"
+            ));
+        }
+        let opts = ferrodyn_storage_postgres::Options {
+            pool_size: cli.storage_pool_size.max(1),
+            ..ferrodyn_storage_postgres::Options::default()
+        };
+        let b = ferrodyn_storage_postgres::PostgresBackend::connect(url, opts)
+            .map_err(|e| format!("cannot use --storage: {e}"))?;
+        let desc = format!("postgres {}", b.description());
+        (Arc::new(b), desc)
+    } else if cli.in_memory {
         (Arc::new(MemoryBackend::new()), "in memory".into())
     } else {
         let b = FjallBackend::open(&cli.data_dir, cli.cache_mb << 20)

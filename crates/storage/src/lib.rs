@@ -73,6 +73,9 @@ pub enum Op {
 /// Range scans call this for every entry, in order; returning `false` stops the scan.
 pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> bool + 'a;
 
+/// The body of a commit group (see [`Backend::write_group`]): reads, returns the writes.
+pub type GroupFn<'a> = dyn FnMut(&dyn ReadView) -> Result<Vec<Op>> + 'a;
+
 /// A consistent, read-only view of every keyspace at one moment.
 pub trait ReadView {
     /// The value stored under `key`, if any.
@@ -109,13 +112,32 @@ pub trait Backend: Send + Sync + 'static {
     /// Apply `ops` atomically. Each key appears at most once in `ops`.
     fn commit(&self, ops: &[Op], durability: Durability) -> Result<()>;
 
-    /// Bytes used on disk (0 for memory).
+    /// Run one commit group: `run` reads through the view it is given and returns the
+    /// group's writes, which are then applied atomically. `run` is pure (it may be called
+    /// more than once, each time computing the writes afresh from what it reads).
+    ///
+    /// The default takes a snapshot, lets it go once `run` returns, then commits: right for
+    /// backends that have a single writer (the store's commit thread). A backend shared by
+    /// several servers overrides this to read and write in one serializable transaction and
+    /// re-run the group when the database reports a conflict.
+    fn write_group(&self, run: &mut GroupFn<'_>, durability: Durability) -> Result<()> {
+        let ops = {
+            let view = self.snapshot()?;
+            run(&*view)?
+        };
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.commit(&ops, durability)
+    }
+
     /// Whether an open snapshot holds up commits (the memory backend's read lock); long
     /// readers then copy what they need and let go before writing.
     fn snapshots_block_writes(&self) -> bool {
         false
     }
 
+    /// Bytes used on disk (0 for memory).
     fn disk_bytes(&self) -> u64 {
         0
     }

@@ -98,6 +98,9 @@ where
     E: From<StorageError> + Send,
 {
     fn run(&mut self, tx: &mut Tx<'_>) -> bool {
+        // A re-run (the backend retrying the group) replaces the earlier outcome; a panic
+        // leaves none.
+        self.out = None;
         let r = (self.f)(tx);
         let keep = r.is_ok();
         self.out = Some(r);
@@ -232,11 +235,12 @@ fn run_group(
     jobs: &mut [Box<dyn Job>],
     durability: Durability,
 ) -> Result<()> {
-    let mut group = Overlay::new();
-    {
-        let view = backend.snapshot()?;
+    // The backend may call this more than once (a conflict with another server): each
+    // call re-runs every job from scratch and replaces its previous outcome.
+    let mut run = |view: &dyn ReadView| -> Result<Vec<Op>> {
+        let mut group = Overlay::new();
         for job in jobs.iter_mut() {
-            let mut tx = Tx::new(&*view, &group);
+            let mut tx = Tx::new(view, &group);
             let keep = catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).unwrap_or(false);
             if keep {
                 let own = std::mem::take(&mut tx.own);
@@ -245,27 +249,24 @@ fn run_group(
                 }
             }
         }
-    }
-    let ops: Vec<Op> = group
-        .into_iter()
-        .flat_map(|(ks, writes)| {
-            writes.into_iter().map(move |(key, v)| match v {
-                Some(value) => Op::Put {
-                    ks: ks.clone(),
-                    key,
-                    value,
-                },
-                None => Op::Delete {
-                    ks: ks.clone(),
-                    key,
-                },
+        Ok(group
+            .into_iter()
+            .flat_map(|(ks, writes)| {
+                writes.into_iter().map(move |(key, v)| match v {
+                    Some(value) => Op::Put {
+                        ks: ks.clone(),
+                        key,
+                        value,
+                    },
+                    None => Op::Delete {
+                        ks: ks.clone(),
+                        key,
+                    },
+                })
             })
-        })
-        .collect();
-    if ops.is_empty() {
-        return Ok(());
-    }
-    backend.commit(&ops, durability)
+            .collect())
+    };
+    backend.write_group(&mut run, durability)
 }
 
 #[cfg(test)]

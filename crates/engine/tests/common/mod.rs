@@ -1,0 +1,28 @@
+//! The backend the engine tests run on: the memory backend, or a fresh schema on the
+//! PostgreSQL database named by FERRODYN_TEST_POSTGRES when FERRODYN_TEST_ENGINE_BACKEND is
+//! `postgres` (e.g. `FERRODYN_TEST_ENGINE_BACKEND=postgres
+//! FERRODYN_TEST_POSTGRES=$(scripts/postgres-up) cargo test -p ferrodyn-engine`).
+#![allow(dead_code, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use ferrodyn_storage::memory::MemoryBackend;
+use ferrodyn_storage::Backend;
+
+pub fn backend() -> Arc<dyn Backend> {
+    match std::env::var("FERRODYN_TEST_ENGINE_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let url = std::env::var("FERRODYN_TEST_POSTGRES")
+                .expect("FERRODYN_TEST_ENGINE_BACKEND=postgres needs FERRODYN_TEST_POSTGRES");
+            Arc::new(
+                ferrodyn_storage_postgres::PostgresBackend::connect_in_fresh_schema(
+                    &url,
+                    ferrodyn_storage_postgres::Options::default(),
+                )
+                .expect("PostgreSQL test database"),
+            )
+        }
+        Ok("memory") | Err(_) => Arc::new(MemoryBackend::new()),
+        Ok(other) => panic!("FERRODYN_TEST_ENGINE_BACKEND={other}: expected memory or postgres"),
+    }
+}
