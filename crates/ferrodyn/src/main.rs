@@ -362,6 +362,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     if cli.isolate_keys && cli.shared_db {
         return Err("--isolate-keys and --shared-db exclude each other".into());
     }
+    if cli.isolate_keys && cli.storage.is_some() {
+        return Err("--isolate-keys is not available with --storage yet".into());
+    }
     let per_key = cli
         .isolate_keys
         .then(|| key_factory(&cli, durability, config.clone()));
