@@ -134,9 +134,22 @@ impl Rng {
     }
 }
 
+/// One keep-alive connection with a minimal HTTP/1.1 client of its own: the request goes
+/// out in one write, the answer is read into a reused buffer. Written by hand (on
+/// `httparse`) so that each request costs the driver two syscalls and no task hand-offs;
+/// hyper's client runs the connection as a separate task, which doubled the latency seen
+/// through it (measured: 262 µs against wrk's 123 µs for the same GetItem on one
+/// connection).
 struct Conn {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    stream: tokio::net::TcpStream,
     host: String,
+    /// Read buffer; `body` is a range of it after a call.
+    buf: Vec<u8>,
+    body: std::ops::Range<usize>,
+    out: Vec<u8>,
+    /// The signing key of `key_date` (it changes once a day).
+    key_date: String,
+    key: Vec<u8>,
 }
 
 async fn connect(endpoint: &str) -> Result<Conn, String> {
@@ -147,66 +160,179 @@ async fn connect(endpoint: &str) -> Result<Conn, String> {
         .await
         .map_err(|e| format!("{endpoint}: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let (sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
     Ok(Conn {
-        sender,
+        stream,
         host: format!("{host}:{port}"),
+        buf: Vec::with_capacity(64 << 10),
+        body: 0..0,
+        out: Vec::with_capacity(4096),
+        key_date: String::new(),
+        key: Vec::new(),
     })
 }
 
 impl Conn {
-    /// One signed call; (HTTP status, body).
-    async fn call(&mut self, op: &str, body: &Value) -> Result<(u16, Bytes), String> {
-        let body = body.to_string().into_bytes();
+    /// One signed call; the HTTP status (the body is then in [`Conn::body`]).
+    async fn call(&mut self, op: &str, body: &[u8]) -> Result<u16, String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         let date = ferrodyn_server::sigv4::amz_date(now);
+        let day = date.get(..8).unwrap_or_default();
+        if self.key_date != day {
+            self.key = ferrodyn_server::sigv4::signing_key(SECRET, day, "us-east-1", "dynamodb");
+            self.key_date = day.to_owned();
+        }
         let target = format!("DynamoDB_20120810.{op}");
-        let headers = vec![
+        let headers = [
             (
                 "content-type".to_owned(),
                 "application/x-amz-json-1.0".to_owned(),
             ),
             ("host".to_owned(), self.host.clone()),
             ("x-amz-date".to_owned(), date.clone()),
-            ("x-amz-target".to_owned(), target.clone()),
+            ("x-amz-target".to_owned(), target),
         ];
         let parts = ferrodyn_server::sigv4::RequestParts {
             method: "POST",
             path: "/",
             query: "",
             headers: &headers,
-            body: &body,
+            body,
         };
-        let auth = ferrodyn_server::sigv4::authorization(&parts, KEY, SECRET, "us-east-1", &date);
-        let mut req = hyper::Request::post("/");
+        let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
+        let sig = ferrodyn_server::sigv4::signature_with_key(
+            &parts,
+            &signed,
+            &ferrodyn_server::sigv4::payload_hash(body),
+            &self.key,
+            "us-east-1",
+            "dynamodb",
+            &date,
+            false,
+        );
+        self.out.clear();
+        self.out.extend_from_slice(b"POST / HTTP/1.1\r\n");
         for (n, v) in &headers {
-            req = req.header(n.as_str(), v.as_str());
+            self.out.extend_from_slice(n.as_bytes());
+            self.out.extend_from_slice(b": ");
+            self.out.extend_from_slice(v.as_bytes());
+            self.out.extend_from_slice(b"\r\n");
         }
-        let req = req
-            .header("authorization", auth)
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self
-            .sender
-            .send_request(req)
+        self.out.extend_from_slice(
+            format!(
+                "authorization: AWS4-HMAC-SHA256 Credential={KEY}/{day}/us-east-1/dynamodb/aws4_request, SignedHeaders={}, Signature={sig}\r\ncontent-length: {}\r\n\r\n",
+                signed.join(";"),
+                body.len()
+            )
+            .as_bytes(),
+        );
+        self.out.extend_from_slice(body);
+        self.stream
+            .write_all(&self.out)
             .await
             .map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok((status, bytes))
+        // Read the answer: headers, then a Content-Length or chunked body.
+        self.buf.clear();
+        let (status, head, framing) = loop {
+            if self.buf.capacity() - self.buf.len() < 16 << 10 {
+                self.buf.reserve(64 << 10);
+            }
+            let n = self
+                .stream
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("connection closed".into());
+            }
+            let mut hs = [httparse::EMPTY_HEADER; 32];
+            let mut resp = httparse::Response::new(&mut hs);
+            match resp.parse(&self.buf) {
+                Ok(httparse::Status::Complete(head)) => {
+                    let mut framing = None;
+                    for h in resp.headers.iter() {
+                        if h.name.eq_ignore_ascii_case("content-length") {
+                            framing = std::str::from_utf8(h.value)
+                                .ok()
+                                .and_then(|v| v.trim().parse::<usize>().ok());
+                        } else if h.name.eq_ignore_ascii_case("transfer-encoding")
+                            && h.value.eq_ignore_ascii_case(b"chunked")
+                        {
+                            framing = None;
+                            break;
+                        }
+                    }
+                    break (resp.code.unwrap_or(0), head, framing);
+                }
+                Ok(httparse::Status::Partial) => continue,
+                Err(e) => return Err(format!("bad response: {e}")),
+            }
+        };
+        match framing {
+            Some(len) => {
+                while self.buf.len() < head + len {
+                    let n = self
+                        .stream
+                        .read_buf(&mut self.buf)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        return Err("connection closed".into());
+                    }
+                }
+                self.body = head..head + len;
+            }
+            None => {
+                // Chunked: gather the chunks in place, after the headers.
+                let mut pos = head;
+                let mut end = head;
+                loop {
+                    match httparse::parse_chunk_size(self.buf.get(pos..).unwrap_or_default()) {
+                        Ok(httparse::Status::Complete((skip, size))) => {
+                            let size = usize::try_from(size).map_err(|e| e.to_string())?;
+                            let start = pos + skip;
+                            if self.buf.len() < start + size + 2 {
+                                // fall through to read more
+                            } else {
+                                self.buf.copy_within(start..start + size, end);
+                                end += size;
+                                pos = start + size + 2;
+                                if size == 0 {
+                                    break;
+                                }
+                                continue;
+                            }
+                        }
+                        Ok(httparse::Status::Partial) => {}
+                        Err(_) => return Err("bad chunked body".into()),
+                    }
+                    let n = self
+                        .stream
+                        .read_buf(&mut self.buf)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        return Err("connection closed".into());
+                    }
+                }
+                self.body = head..end;
+            }
+        }
+        Ok(status)
+    }
+
+    /// A call with a JSON body; (status, answer body).
+    async fn call_json(&mut self, op: &str, body: &Value) -> Result<(u16, Bytes), String> {
+        let status = self.call(op, body.to_string().as_bytes()).await?;
+        Ok((status, Bytes::copy_from_slice(self.body())))
+    }
+
+    /// The body of the last answer.
+    fn body(&self) -> &[u8] {
+        self.buf.get(self.body.clone()).unwrap_or_default()
     }
 }
 
@@ -221,14 +347,14 @@ fn item(pk: &str, sk: u64) -> Value {
 async fn setup(endpoint: &str, items: u64) -> Result<(), String> {
     let mut c = connect(endpoint).await?;
     let (status, _) = c
-        .call("DescribeTable", &json!({ "TableName": TABLE }))
+        .call_json("DescribeTable", &json!({ "TableName": TABLE }))
         .await?;
     if status == 200 {
-        c.call("DeleteTable", &json!({ "TableName": TABLE }))
+        c.call_json("DeleteTable", &json!({ "TableName": TABLE }))
             .await?;
         for _ in 0..200 {
             let (s, _) = c
-                .call("DescribeTable", &json!({ "TableName": TABLE }))
+                .call_json("DescribeTable", &json!({ "TableName": TABLE }))
                 .await?;
             if s != 200 {
                 break;
@@ -237,7 +363,7 @@ async fn setup(endpoint: &str, items: u64) -> Result<(), String> {
         }
     }
     let (status, body) = c
-        .call(
+        .call_json(
             "CreateTable",
             &json!({
                 "TableName": TABLE,
@@ -255,7 +381,7 @@ async fn setup(endpoint: &str, items: u64) -> Result<(), String> {
     }
     for _ in 0..400 {
         let (_, b) = c
-            .call("DescribeTable", &json!({ "TableName": TABLE }))
+            .call_json("DescribeTable", &json!({ "TableName": TABLE }))
             .await?;
         if String::from_utf8_lossy(&b).contains("\"ACTIVE\"") {
             break;
@@ -270,7 +396,7 @@ async fn setup(endpoint: &str, items: u64) -> Result<(), String> {
             .collect();
         k += 25;
         let (s, b) = c
-            .call(
+            .call_json(
                 "BatchWriteItem",
                 &json!({ "RequestItems": { TABLE: batch } }),
             )
@@ -289,9 +415,23 @@ struct Outcome {
     items: u64,
 }
 
-fn key_of(k: u64) -> Value {
-    json!({"pk": {"S": format!("p{}", k / 10)}, "sk": {"N": (k % 10).to_string()}})
+/// The key of preloaded item k: partition p<k/10>, sort key k%10.
+fn key_json(k: u64) -> String {
+    format!(
+        r#"{{"pk":{{"S":"p{}"}},"sk":{{"N":"{}"}}}}"#,
+        k / 10,
+        k % 10
+    )
 }
+
+/// An item of about 200 bytes, like the issue's workload.
+fn item_json(pk: &str, sk: u64) -> String {
+    format!(
+        r#"{{"pk":{{"S":"{pk}"}},"sk":{{"N":"{sk}"}},"payload":{{"S":"{PAYLOAD}"}},"n":{{"N":"1"}}}}"#
+    )
+}
+
+const PAYLOAD: &str = "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp";
 
 /// Pick the operation of a YCSB workload from a uniform draw in 0..100.
 fn ycsb(workload: &str, r: u64) -> &'static str {
@@ -352,9 +492,9 @@ async fn worker(
                         Some(k) => json!({"TableName": TABLE, "ExclusiveStartKey": k}),
                         None => json!({"TableName": TABLE}),
                     };
-                    match c.call("Scan", &body).await {
-                        Ok((200, b)) => {
-                            let v: Value = serde_json::from_slice(&b).unwrap_or_default();
+                    match c.call("Scan", body.to_string().as_bytes()).await {
+                        Ok(200) => {
+                            let v: Value = serde_json::from_slice(c.body()).unwrap_or_default();
                             out.items += v.get("Count").and_then(Value::as_u64).unwrap_or(0);
                             match v.get("LastEvaluatedKey") {
                                 Some(k) => start = Some(k.clone()),
@@ -369,12 +509,14 @@ async fn worker(
                 }
             } else {
                 let k = rng.zipf(items);
-                let get = json!({"TableName": TABLE, "Key": key_of(k)});
-                let upd = json!({"TableName": TABLE, "Key": key_of(k),
-                    "UpdateExpression": "SET payload = :v",
-                    "ExpressionAttributeValues": {":v": {"S": format!("{:0150}", rng.next())}}});
-                failed = !matches!(c.call("GetItem", &get).await, Ok((200, _)))
-                    || !matches!(c.call("UpdateItem", &upd).await, Ok((200, _)));
+                let get = format!(r#"{{"TableName":"{TABLE}","Key":{}}}"#, key_json(k));
+                let upd = format!(
+                    r#"{{"TableName":"{TABLE}","Key":{},"UpdateExpression":"SET payload = :v","ExpressionAttributeValues":{{":v":{{"S":"{:0150}"}}}}}}"#,
+                    key_json(k),
+                    rng.next()
+                );
+                failed = !matches!(c.call("GetItem", get.as_bytes()).await, Ok(200))
+                    || !matches!(c.call("UpdateItem", upd.as_bytes()).await, Ok(200));
             }
             if failed {
                 out.errors += 1;
@@ -384,81 +526,78 @@ async fn worker(
                 .push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
             continue;
         }
+        let get_of = |k: u64| format!(r#"{{"TableName":"{TABLE}","Key":{}}}"#, key_json(k));
+        let put_of = |pk: &str, sk: u64| {
+            format!(r#"{{"TableName":"{TABLE}","Item":{}}}"#, item_json(pk, sk))
+        };
         let (op, body) = match kind {
             "batch-write" => {
-                let batch: Vec<Value> = (0..25)
-                    .map(|_| json!({"PutRequest": {"Item": item(&format!("b{}", rng.next() % 1_000_000_000_000), 0)}}))
+                let batch: Vec<String> = (0..25)
+                    .map(|_| {
+                        format!(
+                            r#"{{"PutRequest":{{"Item":{}}}}}"#,
+                            item_json(&format!("b{}", rng.next() % 1_000_000_000_000), 0)
+                        )
+                    })
                     .collect();
                 out.items += 25;
                 (
                     "BatchWriteItem",
-                    json!({ "RequestItems": { TABLE: batch } }),
+                    format!(r#"{{"RequestItems":{{"{TABLE}":[{}]}}}}"#, batch.join(",")),
                 )
             }
-            "y-read" => (
-                "GetItem",
-                json!({"TableName": TABLE, "Key": key_of(rng.zipf(items))}),
-            ),
+            "y-read" => ("GetItem", get_of(rng.zipf(items))),
             "y-read-latest" => {
                 let top = items + inserted.load(Ordering::Relaxed);
-                let k = top - 1 - rng.zipf(top);
-                ("GetItem", json!({"TableName": TABLE, "Key": key_of(k)}))
+                ("GetItem", get_of(top - 1 - rng.zipf(top)))
             }
             "y-update" => (
                 "UpdateItem",
-                json!({"TableName": TABLE, "Key": key_of(rng.zipf(items)),
-                       "UpdateExpression": "SET payload = :v",
-                       "ExpressionAttributeValues": {":v": {"S": format!("{:0150}", rng.next())}}}),
+                format!(
+                    r#"{{"TableName":"{TABLE}","Key":{},"UpdateExpression":"SET payload = :v","ExpressionAttributeValues":{{":v":{{"S":"{:0150}"}}}}}}"#,
+                    key_json(rng.zipf(items)),
+                    rng.next()
+                ),
             ),
             "y-insert" => {
                 let k = items + inserted.fetch_add(1, Ordering::Relaxed);
-                (
-                    "PutItem",
-                    json!({"TableName": TABLE, "Item": item(&format!("p{}", k / 10), k % 10)}),
-                )
+                ("PutItem", put_of(&format!("p{}", k / 10), k % 10))
             }
             "y-scan" => {
                 let top = items + inserted.load(Ordering::Relaxed);
                 let p = rng.zipf(top / 10 + 1);
                 (
                     "Query",
-                    json!({"TableName": TABLE, "KeyConditionExpression": "pk = :p",
-                           "Limit": rng.next() % 10 + 1,
-                           "ExpressionAttributeValues": {":p": {"S": format!("p{p}")}}}),
+                    format!(
+                        r#"{{"TableName":"{TABLE}","KeyConditionExpression":"pk = :p","Limit":{},"ExpressionAttributeValues":{{":p":{{"S":"p{p}"}}}}}}"#,
+                        rng.next() % 10 + 1
+                    ),
                 )
             }
             "put" => (
                 "PutItem",
-                json!({"TableName": TABLE, "Item": item(&format!("w{}", rng.next() % 1_000_000_000), 0)}),
+                put_of(&format!("w{}", rng.next() % 1_000_000_000), 0),
             ),
-            "get" | "zipf-get" => {
-                let k = if kind == "get" {
-                    rng.next() % items.max(1)
-                } else {
-                    rng.zipf(items.max(1))
-                };
-                (
-                    "GetItem",
-                    json!({"TableName": TABLE, "Key": {"pk": {"S": format!("p{}", k / 10)}, "sk": {"N": (k % 10).to_string()}}}),
-                )
-            }
+            "get" => ("GetItem", get_of(rng.next() % items)),
+            "zipf-get" => ("GetItem", get_of(rng.zipf(items))),
             "query" => (
                 "Query",
-                json!({"TableName": TABLE, "KeyConditionExpression": "pk = :p",
-                       "ExpressionAttributeValues": {":p": {"S": format!("p{}", rng.next() % (items / 10).max(1))}}}),
+                format!(
+                    r#"{{"TableName":"{TABLE}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"p{}"}}}}}}"#,
+                    rng.next() % (items / 10).max(1)
+                ),
             ),
-            "update" => {
-                let k = rng.next() % items.max(1);
-                (
-                    "UpdateItem",
-                    json!({"TableName": TABLE, "Key": {"pk": {"S": format!("p{}", k / 10)}, "sk": {"N": (k % 10).to_string()}},
-                           "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}),
-                )
-            }
+            "update" => (
+                "UpdateItem",
+                format!(
+                    r#"{{"TableName":"{TABLE}","Key":{},"UpdateExpression":"ADD n :one","ExpressionAttributeValues":{{":one":{{"N":"1"}}}}}}"#,
+                    key_json(rng.next() % items)
+                ),
+            ),
             other => return Err(format!("unknown workload {other}")),
         };
-        match c.call(op, &body).await {
-            Ok((200, _)) => {}
+        match c.call(op, body.as_bytes()).await {
+            Ok(200) => {}
             Ok(_) => out.errors += 1,
             Err(_) => {
                 out.errors += 1;
@@ -508,7 +647,10 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         for workload in &a.workloads {
             let until = Instant::now() + Duration::from_secs_f64(a.duration.max(0.1));
             let started = Instant::now();
-            let (drv0, srv0) = (cpu_seconds(None), cpu_seconds(server_pid));
+            let (drv0, srv0) = (
+                cpu_seconds(None),
+                server_pid.and_then(|p| cpu_seconds(Some(p))),
+            );
             let mut tasks = Vec::new();
             for i in 0..a.connections {
                 tasks.push(tokio::spawn(worker(
@@ -536,7 +678,7 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
                 _ => None,
             };
             let drv = share(drv0, cpu_seconds(None));
-            let srv = share(srv0, cpu_seconds(server_pid));
+            let srv = share(srv0, server_pid.and_then(|p| cpu_seconds(Some(p))));
             let items_per_sec = moved as f64 / secs0;
             let secs = secs0;
             all.sort_unstable();

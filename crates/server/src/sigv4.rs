@@ -209,7 +209,13 @@ fn uri_encode(s: &str, keep_slash: bool) -> String {
         {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            for nibble in [b >> 4, b & 15] {
+                out.push(char::from(
+                    DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+                ));
+            }
         }
     }
     out
@@ -250,7 +256,16 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 15] {
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -323,15 +338,43 @@ pub fn signature(
     presigned: bool,
 ) -> String {
     let date = amz_date.get(..8).unwrap_or_default();
+    let key = signing_key(secret, date, region, service);
+    signature_with_key(
+        req,
+        signed_headers,
+        payload_hash,
+        &key,
+        region,
+        service,
+        amz_date,
+        presigned,
+    )
+}
+
+/// [`signature`] with the signing key already derived (it changes once a day).
+#[allow(clippy::too_many_arguments)]
+pub fn signature_with_key(
+    req: &RequestParts<'_>,
+    signed_headers: &[String],
+    payload_hash: &str,
+    key: &[u8],
+    region: &str,
+    service: &str,
+    amz_date: &str,
+    presigned: bool,
+) -> String {
+    let date = amz_date.get(..8).unwrap_or_default();
     let canonical = canonical_request(req, signed_headers, payload_hash, presigned);
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
     );
-    hex(&hmac(
-        &signing_key(secret, date, region, service),
-        to_sign.as_bytes(),
-    ))
+    hex(&hmac(key, to_sign.as_bytes()))
+}
+
+/// The SHA-256 of a payload, in hex.
+pub fn payload_hash(body: &[u8]) -> String {
+    hex(&Sha256::digest(body))
 }
 
 /// Sign a request as the SDKs do: every header in `req` is signed (it must hold `host`
