@@ -20,7 +20,7 @@ use ferrodyn_engine::Engine;
 use ferrodyn_protocol::{ApiError, Operation};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -31,6 +31,16 @@ pub use dispatch::dispatch;
 /// the account id its credentials name, if any.
 pub type EngineFactory =
     Arc<dyn Fn(&str, Option<&str>) -> Result<Arc<Engine>, String> + Send + Sync>;
+
+// Header names parsed once (a `&str` lookup parses the name on every call).
+const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+const AUTHORIZATION: HeaderName = HeaderName::from_static("authorization");
+const HOST: HeaderName = HeaderName::from_static("host");
+const CONTENT_ENCODING: HeaderName = HeaderName::from_static("content-encoding");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
+const ALLOW_ORIGIN: HeaderName = HeaderName::from_static("access-control-allow-origin");
+const EXPOSE_HEADERS: HeaderName = HeaderName::from_static("access-control-expose-headers");
 
 /// DynamoDB's request size limit.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -133,6 +143,8 @@ impl Default for ServerConfig {
 
 struct Shared {
     engine: Arc<Engine>,
+    /// The CORS origin header value, parsed once.
+    allow_origin: Option<HeaderValue>,
     /// Per-key databases opened so far (per-key isolation).
     engines: std::sync::Mutex<HashMap<String, Arc<Engine>>>,
     config: ServerConfig,
@@ -166,7 +178,17 @@ impl RequestIds {
 
     fn next(&self) -> String {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{}{:020}", self.prefix, n)
+        // The prefix and n as 20 digits, without the formatting machinery.
+        let mut id = String::with_capacity(self.prefix.len() + 20);
+        id.push_str(&self.prefix);
+        let mut digits = [b'0'; 20];
+        let mut rest = n;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        id.extend(digits.iter().map(|&d| char::from(d)));
+        id
     }
 }
 
@@ -179,7 +201,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let acceptor = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let header_timeout = config.header_timeout;
+    let allow_origin = HeaderValue::from_str(config.cors_origin.as_deref().unwrap_or("*")).ok();
     let shared = Arc::new(Shared {
+        allow_origin,
         engine,
         engines: std::sync::Mutex::new(HashMap::new()),
         config,
@@ -275,12 +299,11 @@ pub async fn serve(
 }
 
 fn cors(shared: &Shared, resp: &mut Response<Full<Bytes>>) {
-    let origin = shared.config.cors_origin.as_deref().unwrap_or("*");
-    if let Ok(v) = HeaderValue::from_str(origin) {
-        resp.headers_mut().insert("access-control-allow-origin", v);
+    if let Some(v) = &shared.allow_origin {
+        resp.headers_mut().insert(ALLOW_ORIGIN, v.clone());
     }
     resp.headers_mut().insert(
-        "access-control-expose-headers",
+        EXPOSE_HEADERS,
         HeaderValue::from_static("x-amzn-RequestId,x-amzn-ErrorType,x-amz-crc32,Date"),
     );
 }
@@ -300,9 +323,9 @@ fn respond(
         HeaderValue::from_static("application/x-amz-json-1.0"),
     );
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-amzn-requestid", v);
+        h.insert(REQUEST_ID, v);
     }
-    h.insert("x-amz-crc32", HeaderValue::from(crc));
+    h.insert(CRC32, HeaderValue::from(crc));
     cors(shared, &mut resp);
     resp
 }
@@ -356,12 +379,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     let in_flight = shared.metrics.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
     let _in_flight = InFlight(shared.clone());
     let throttled = in_flight as usize > shared.config.max_in_flight;
-    let headers = req.headers().clone();
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().unwrap_or_default().to_owned();
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or_default();
     let read = tokio::time::timeout(
         shared.config.body_timeout,
-        read_body(req.into_body(), shared.config.max_body),
+        read_body(body, shared.config.max_body),
     )
     .await;
     let body = match read {
@@ -390,7 +414,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         Err(err) => return error(&shared, &err, &request_id),
     };
     let op = headers
-        .get("x-amz-target")
+        .get(X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok())
         .and_then(Operation::from_target);
     let Some(op) = op else {
@@ -402,12 +426,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         None => {
             if shared.config.per_key.is_some() {
                 access_key = sigv4::claimed_access_key(
-                    headers.get("authorization").and_then(|v| v.to_str().ok()),
+                    headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()),
                     &query,
                 );
             }
             let presigned = query.contains("X-Amz-Signature=");
-            if !headers.contains_key("authorization") && !presigned {
+            if !headers.contains_key(AUTHORIZATION) && !presigned {
                 return error(
                     &shared,
                     &ApiError::MissingAuthenticationToken(
@@ -464,20 +488,20 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         _ => shared.engine.clone(),
     };
     let host = headers
-        .get("host")
+        .get(HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost:8000")
         .to_owned();
-    // A task of its own, so a panic is contained and answered.
-    let task = tokio::spawn(async move { dispatch(&engine, op, &body, &host).await });
-    let (resp, failed) = match task.await {
+    // A panic is contained and answered (no task of its own: spawning a request's future
+    // cost about 6,000 instructions, mostly copying it to the heap; see docs/benchmarks.md).
+    let (resp, failed) = match contained(dispatch(&engine, op, &body, &host)).await {
         Ok(Ok(out)) => (respond(&shared, StatusCode::OK, out, &request_id), None),
         Ok(Err(e)) => {
             tracing::debug!(op = op.name(), error = %e, "request failed");
             (error(&shared, &e, &request_id), Some(e.type_name()))
         }
-        Err(join) => {
-            tracing::error!(op = op.name(), request_id, error = %join, "request handler panicked");
+        Err(panic) => {
+            tracing::error!(op = op.name(), request_id, error = %panic, "request handler panicked");
             let e = ApiError::InternalServerError(format!(
                 "Internal server error (request id {request_id})"
             ));
@@ -518,6 +542,25 @@ fn engine_for(
     Ok(e)
 }
 
+/// Run a future, turning a panic in it into an error (with the panic's message).
+pub async fn contained<F: Future>(fut: F) -> Result<F::Output, String> {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::task::Poll;
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(p) => Poll::Ready(Err(p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_owned()))),
+        },
+    )
+    .await
+}
+
 /// Counts a request while it is being handled.
 struct InFlight(Arc<Shared>);
 
@@ -531,7 +574,7 @@ impl Drop for InFlight {
 fn decode_content(headers: &hyper::HeaderMap, body: Bytes, max: usize) -> Result<Bytes, ApiError> {
     use std::io::Read;
     let enc = headers
-        .get("content-encoding")
+        .get(CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .trim()
@@ -587,6 +630,8 @@ const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
 async fn read_body(mut body: hyper::body::Incoming, max: usize) -> Result<bytes::Bytes, ApiError> {
     let mut buf = bytes::BytesMut::new();
     let mut seen = 0usize;
+    // The usual case, a body that arrives in one frame, is passed on without a copy.
+    let mut first: Option<Bytes> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| ApiError::Serialization(String::new()))?;
         let Ok(data) = frame.into_data() else {
@@ -594,8 +639,16 @@ async fn read_body(mut body: hyper::body::Incoming, max: usize) -> Result<bytes:
         };
         seen = seen.saturating_add(data.len());
         if seen <= max {
+            if buf.is_empty() && first.is_none() {
+                first = Some(data);
+                continue;
+            }
+            if let Some(f) = first.take() {
+                buf.extend_from_slice(&f);
+            }
             buf.extend_from_slice(&data);
         } else {
+            first = None;
             buf = bytes::BytesMut::new();
             if seen > DRAIN_LIMIT {
                 break;
@@ -607,5 +660,24 @@ async fn read_body(mut body: hyper::body::Incoming, max: usize) -> Result<bytes:
             "Request size exceeded {max} bytes"
         )));
     }
+    if let Some(f) = first {
+        return Ok(f);
+    }
     Ok(buf.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_an_error_and_others_go_on() {
+        let r = super::contained(async {
+            tokio::task::yield_now().await;
+            panic!("boom in a handler");
+        })
+        .await;
+        assert_eq!(r.map(|_: ()| ()), Err("boom in a handler".to_owned()));
+        assert_eq!(super::contained(async { 7 }).await, Ok(7));
+    }
 }

@@ -200,13 +200,39 @@ fn check_set<E: de::Error, T: std::hash::Hash + Eq + fmt::Debug>(
     Ok(())
 }
 
+/// A string borrowed from the input when it holds no escapes (serde's own `Cow<str>`
+/// always allocates): attribute type keys, numbers and base64 are read without a copy.
+struct Text<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 struct NumbersSeed;
 
 impl<'de> de::DeserializeSeed<'de> for NumbersSeed {
     type Value = Vec<Number>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let raw: Vec<std::borrow::Cow<'de, str>> = Deserialize::deserialize(d)?;
-        raw.iter().map(|s| parse_number(s)).collect()
+        let raw: Vec<Text<'de>> = Deserialize::deserialize(d)?;
+        raw.iter().map(|s| parse_number(&s.0)).collect()
     }
 }
 
@@ -215,8 +241,8 @@ struct BinariesSeed;
 impl<'de> de::DeserializeSeed<'de> for BinariesSeed {
     type Value = Vec<Vec<u8>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let raw: Vec<std::borrow::Cow<'de, str>> = Deserialize::deserialize(d)?;
-        raw.iter().map(|s| decode_b64(s)).collect()
+        let raw: Vec<Text<'de>> = Deserialize::deserialize(d)?;
+        raw.iter().map(|s| decode_b64(&s.0)).collect()
     }
 }
 
@@ -235,12 +261,12 @@ impl<'de> Visitor<'de> for AvVisitor {
         // DynamoDB checks the shape of every member before it judges the value; we record
         // the first semantic fault and report it after the whole object has been read.
         let mut fault: Option<A::Error> = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let value = match key.as_ref() {
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            let value = match key.0.as_ref() {
                 "S" => AttributeValue::S(map.next_value()?),
                 "N" => {
-                    let s: std::borrow::Cow<'de, str> = map.next_value()?;
-                    match parse_number(&s) {
+                    let s: Text<'de> = map.next_value()?;
+                    match parse_number(&s.0) {
                         Ok(n) => AttributeValue::N(n),
                         Err(e) => {
                             fault.get_or_insert(e);
@@ -249,8 +275,8 @@ impl<'de> Visitor<'de> for AvVisitor {
                     }
                 }
                 "B" => {
-                    let s: std::borrow::Cow<'de, str> = map.next_value()?;
-                    AttributeValue::B(decode_b64(&s)?)
+                    let s: Text<'de> = map.next_value()?;
+                    AttributeValue::B(decode_b64(&s.0)?)
                 }
                 "SS" => {
                     let v: Vec<String> = map.next_value()?;
