@@ -427,7 +427,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             if shared.config.per_key.is_some() {
                 access_key = sigv4::claimed_access_key(
                     headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()),
-                    &query,
+                    query,
                 );
             }
             let presigned = query.contains("X-Amz-Signature=");
@@ -453,8 +453,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
                 .collect();
             let parts = sigv4::RequestParts {
                 method: "POST",
-                path: &path,
-                query: &query,
+                path,
+                query,
                 headers: &hs,
                 body: &body,
             };
