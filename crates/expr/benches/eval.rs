@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the expression language: parsing (what a cache of parsed
 //! expressions would save) and evaluation, updates and projection against a small item.
 //! `cargo bench -p ferrodyn-expr`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::HashMap;
 

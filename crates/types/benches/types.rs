@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the data model's hot paths: number parsing and key/value encoding,
 //! item size, and the item codec. `cargo bench -p ferrodyn-types`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ferrodyn_types::codec::{decode_item, encode_item};
