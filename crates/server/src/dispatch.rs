@@ -25,7 +25,7 @@ pub async fn dispatch(
         UpdateTable => json(engine.update_table(decode(body)?).await),
         DeleteTable => json(engine.delete_table(decode(body)?).await),
         PutItem => json(engine.put_item(decode(body)?).await),
-        GetItem => json(engine.get_item(decode(body)?).await),
+        GetItem => engine.get_item_json(decode(body)?).await,
         DeleteItem => json(engine.delete_item(decode(body)?).await),
         UpdateItem => json(engine.update_item(decode(body)?).await),
         Query => json(engine.query(decode(body)?).await),

@@ -421,6 +421,25 @@ impl Engine {
     }
 
     pub async fn get_item(&self, input: GetItemInput) -> Result<GetItemOutput, ApiError> {
+        self.get_item_inner(input, false).await.map(|(out, _)| out)
+    }
+
+    /// GetItem answered as the response body itself: without a projection the stored
+    /// item is written straight out as JSON (`codec::item_to_json`), never decoded.
+    pub async fn get_item_json(&self, input: GetItemInput) -> Result<Vec<u8>, ApiError> {
+        match self.get_item_inner(input, true).await? {
+            (_, Some(body)) => Ok(body),
+            (out, None) => {
+                serde_json::to_vec(&out).map_err(|e| ApiError::InternalServerError(e.to_string()))
+            }
+        }
+    }
+
+    async fn get_item_inner(
+        &self,
+        input: GetItemInput,
+        raw: bool,
+    ) -> Result<(GetItemOutput, Option<Vec<u8>>), ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
         v.enumeration(
@@ -475,6 +494,22 @@ impl Engine {
             let view = self.store.snapshot().map_err(storage_error)?;
             view.get(&meta.keyspace, &key).map_err(storage_error)?
         };
+        if let (true, None, Some(b)) = (raw, &projection, &bytes) {
+            let mut body = Vec::with_capacity(b.len() * 2 + 32);
+            body.extend_from_slice(b"{\"Item\":");
+            let size = ferrodyn_types::codec::item_to_json(b, &mut body)
+                .map_err(|e| ApiError::InternalServerError(e.to_string()))?;
+            let units = read_units(size, input.consistent_read == Some(true));
+            let units = self.charged(&meta.name, false, units);
+            if let Some(c) = consumed(&meta.name, units, input.return_consumed_capacity.as_deref())
+            {
+                body.extend_from_slice(b",\"ConsumedCapacity\":");
+                serde_json::to_writer(&mut body, &c)
+                    .map_err(|e| ApiError::InternalServerError(e.to_string()))?;
+            }
+            body.push(b'}');
+            return Ok((GetItemOutput::default(), Some(body)));
+        }
         let item = match bytes {
             Some(b) => {
                 Some(decode_item(&b).map_err(|e| ApiError::InternalServerError(e.to_string()))?)
@@ -486,18 +521,21 @@ impl Engine {
             (Some(paths), Some(item)) => Some(project(&item, paths)),
             (_, item) => item,
         };
-        Ok(GetItemOutput {
-            item,
-            consumed_capacity: consumed(
-                &meta.name,
-                self.charged(
+        Ok((
+            GetItemOutput {
+                item,
+                consumed_capacity: consumed(
                     &meta.name,
-                    false,
-                    read_units(size, input.consistent_read == Some(true)),
+                    self.charged(
+                        &meta.name,
+                        false,
+                        read_units(size, input.consistent_read == Some(true)),
+                    ),
+                    input.return_consumed_capacity.as_deref(),
                 ),
-                input.return_consumed_capacity.as_deref(),
-            ),
-        })
+            },
+            None,
+        ))
     }
 
     pub async fn delete_item(&self, input: DeleteItemInput) -> Result<WriteItemOutput, ApiError> {
