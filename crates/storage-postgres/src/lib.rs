@@ -860,6 +860,9 @@ fn backoff(attempt: u32) -> Duration {
 // ---------------------------------------------------------------------------------------
 // Reads
 
+/// Values read inside a commit group: (keyspace, key) -> value.
+type Reads = HashMap<(String, Vec<u8>), Option<Vec<u8>>>;
+
 /// A read view: a transaction on one pooled connection (REPEATABLE READ READ ONLY for a
 /// snapshot, the group's SERIALIZABLE transaction inside `write_group`).
 struct View<'a> {
@@ -872,7 +875,7 @@ struct View<'a> {
     /// Inside a group: the values already read. The group's writes are only sent at its
     /// end, so a key reads the same every time within one attempt, and the transactions of
     /// a group that all read one row (a table's catalog entry) cost one round trip.
-    memo: Option<Mutex<HashMap<(String, Vec<u8>), Option<Vec<u8>>>>>,
+    memo: Option<Mutex<Reads>>,
 }
 
 impl<'a> View<'a> {
