@@ -323,12 +323,18 @@ def test_ttl_sweeper_runs_on_one_server_and_moves_when_it_dies(fresh_db, server_
         assert sorted(counts) == [0, 1], counts
         holder = counts.index(1)
         other = 1 - holder
+        # Items counted in the statistics part of the server about to die.
+        for i in range(3):
+            clients[holder].put_item(TableName=name, Item={"pk": {"S": f"keep{i}"}})
         servers[holder].kill()  # kill -9
         t0 = time.monotonic()
         expired_item_goes(clients[other], "second", timeout=LEASE_SECONDS + 10)
         took = time.monotonic() - t0
         assert holders(logs[other]) == 1
         assert took < LEASE_SECONDS + 5, took
+        # Once the dead server's part of the statistics is folded, the count is unchanged.
+        time.sleep(LEASE_SECONDS + 4 * SWEEP_SECONDS)
+        assert clients[other].describe_table(TableName=name)["Table"]["ItemCount"] == 3
     finally:
         for s in servers:
             s.stop()

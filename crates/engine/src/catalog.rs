@@ -142,6 +142,29 @@ impl Stats {
         Ok(s)
     }
 
+    /// Move the counters under `part` (a stopped server's part) into the row `key`.
+    pub(crate) fn fold(tx: &mut Tx<'_>, key: &[u8], part: &[u8]) -> Result<(), StorageError> {
+        let Some(v) = tx.get(STATS, part)? else {
+            return Ok(());
+        };
+        let add = Stats::decode(&v);
+        let cur = tx
+            .get(STATS, key)?
+            .map(|v| Stats::decode(&v))
+            .unwrap_or_default();
+        let next = Stats {
+            items: cur.items + add.items,
+            bytes: cur.bytes + add.bytes,
+        };
+        tx.delete(STATS, part.to_vec());
+        if next == Stats::default() {
+            tx.delete(STATS, key.to_vec());
+        } else {
+            tx.put(STATS, key.to_vec(), next.encode());
+        }
+        Ok(())
+    }
+
     /// Remove the counters of a table (or index), every server's part when `shared`.
     pub(crate) fn clear(
         tx: &mut Tx<'_>,

@@ -176,6 +176,26 @@ pub(crate) const ORPHAN_GRACE_SECONDS: f64 = 600.0;
 
 const ORPHAN_PREFIX: &[u8] = b"orphan/";
 
+/// `server/<server id>` -> until when (clock seconds, f64 big-endian) the server is
+/// taken to be running; renewed by every server at every sweep interval.
+const SERVER_PREFIX: &[u8] = b"server/";
+
+/// The end (exclusive) of the keys starting with `prefix` (whose last byte is below 0xff).
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    end
+}
+
+fn be_f64(v: &[u8]) -> f64 {
+    v.get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(f64::from_be_bytes)
+        .unwrap_or(0.0)
+}
+
 /// A lease row.
 #[derive(Serialize, Deserialize)]
 struct Lease {
@@ -243,6 +263,16 @@ impl Engine {
             return None;
         }
         Some(job)
+    }
+
+    /// A write transaction's error, passed through; with shared storage a table found
+    /// missing (deleted, or deleted and created again, by another server) makes the next
+    /// request re-read the catalog.
+    pub(crate) fn write_failed(&self, e: ApiError) -> ApiError {
+        if let (Some(c), ApiError::ResourceNotFound(_)) = (&self.cluster, &e) {
+            c.checked.store(f64::MIN.to_bits(), Ordering::Relaxed);
+        }
+        e
     }
 
     /// This server's id when the storage is shared.
@@ -444,10 +474,7 @@ impl Engine {
                 },
             )?;
             let mut marks = std::collections::HashMap::new();
-            let mut end = ORPHAN_PREFIX.to_vec();
-            if let Some(last) = end.last_mut() {
-                *last += 1;
-            }
+            let end = prefix_end(ORPHAN_PREFIX);
             view.scan(
                 CLUSTER,
                 Bound::Included(ORPHAN_PREFIX),
@@ -457,12 +484,7 @@ impl Engine {
                     let ks =
                         String::from_utf8_lossy(k.get(ORPHAN_PREFIX.len()..).unwrap_or_default())
                             .into_owned();
-                    let at = v
-                        .get(..8)
-                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                        .map(f64::from_be_bytes)
-                        .unwrap_or(0.0);
-                    marks.insert(ks, at);
+                    marks.insert(ks, be_f64(v));
                     true
                 },
             )?;
@@ -511,6 +533,102 @@ impl Engine {
                 }
                 for k in &gone {
                     tx.delete(CLUSTER, k.clone());
+                }
+                Ok::<(), StorageError>(())
+            })
+            .await
+    }
+
+    /// Note that this server is running (until a lease period from now).
+    pub(crate) async fn heartbeat(&self) -> Result<(), StorageError> {
+        let Some(c) = &self.cluster else {
+            return Ok(());
+        };
+        let mut key = SERVER_PREFIX.to_vec();
+        key.extend_from_slice(c.server_id.as_bytes());
+        let until = self.clock.now() + self.config.lease_period.as_secs_f64();
+        self.store
+            .transact(move |tx| {
+                tx.put(CLUSTER, key.clone(), until.to_be_bytes().to_vec());
+                Ok::<(), StorageError>(())
+            })
+            .await
+    }
+
+    /// Fold the statistics parts of servers that stopped (no heartbeat for a lease period)
+    /// into the tables' and indexes' shared rows, so that parts do not pile up with every
+    /// restart. Safe even if such a server still writes: the fold and its write are
+    /// serializable transactions, and its next write starts a new part.
+    pub(crate) async fn fold_stats(&self) -> Result<(), StorageError> {
+        if self.cluster.is_none() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let ids: Vec<String> = self
+            .tables
+            .read()
+            .map(|t| {
+                t.values()
+                    .flat_map(|m| {
+                        std::iter::once(m.desc.table_id.clone())
+                            .chain(m.indexes().into_iter().map(|i| i.stats_id))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (dead_servers, parts) = {
+            let view = self.store.snapshot()?;
+            let mut live = std::collections::HashSet::new();
+            let mut dead = Vec::new();
+            view.scan(
+                CLUSTER,
+                Bound::Included(SERVER_PREFIX),
+                Bound::Excluded(&prefix_end(SERVER_PREFIX)[..]),
+                false,
+                &mut |k, v| {
+                    let id = k.get(SERVER_PREFIX.len()..).unwrap_or_default().to_vec();
+                    if be_f64(v) > now {
+                        live.insert(id);
+                    } else {
+                        dead.push(k.to_vec());
+                    }
+                    true
+                },
+            )?;
+            let mut parts: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            for id in &ids {
+                let base = id.as_bytes();
+                scan_shards(&*view, crate::STATS, base, &mut |k, _| {
+                    let server = k.get(base.len() + 1..).unwrap_or_default();
+                    if !live.contains(server) {
+                        parts.push((base.to_vec(), k.to_vec()));
+                    }
+                })?;
+            }
+            (dead, parts)
+        };
+        if dead_servers.is_empty() && parts.is_empty() {
+            return Ok(());
+        }
+        for chunk in parts.chunks(256) {
+            let chunk = chunk.to_vec();
+            self.store
+                .transact(move |tx| {
+                    for (key, part) in &chunk {
+                        crate::catalog::Stats::fold(tx, key, part)?;
+                    }
+                    Ok::<(), StorageError>(())
+                })
+                .await?;
+        }
+        self.store
+            .transact(move |tx| {
+                for k in &dead_servers {
+                    // Unless it came back meanwhile.
+                    let back = tx.get(CLUSTER, k)?.is_some_and(|v| be_f64(&v) > now);
+                    if !back {
+                        tx.delete(CLUSTER, k.clone());
+                    }
                 }
                 Ok::<(), StorageError>(())
             })

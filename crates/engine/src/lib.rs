@@ -250,6 +250,11 @@ impl Engine {
                 let Some(e) = weak.upgrade() else {
                     break;
                 };
+                if e.cluster.is_some() {
+                    if let Err(err) = e.heartbeat().await {
+                        tracing::warn!(error = %err, "heartbeat failed");
+                    }
+                }
                 if !e.hold_lease(cluster::MAINTENANCE).await {
                     continue;
                 }
@@ -266,6 +271,9 @@ impl Engine {
                     }
                     if let Err(err) = e.drop_orphans_shared().await {
                         tracing::warn!(error = %err, "orphaned keyspace cleanup failed");
+                    }
+                    if let Err(err) = e.fold_stats().await {
+                        tracing::warn!(error = %err, "statistics fold failed");
                     }
                     e.resume_background_work();
                 }

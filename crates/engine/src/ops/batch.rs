@@ -305,7 +305,7 @@ impl Engine {
                 Ok::<_, TxError>(sizes)
             })
             .await
-            .map_err(|TxError(e)| e)?;
+            .map_err(|TxError(e)| self.write_failed(e))?;
         let mut units: HashMap<String, f64> = HashMap::new();
         let mut metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for ((meta, _, new, key), size) in writes.iter().zip(sizes) {

@@ -356,7 +356,7 @@ impl Engine {
                 Ok(Written { old, new })
             })
             .await
-            .map_err(|TxError(e)| e)
+            .map_err(|TxError(e)| self.write_failed(e))
     }
 
     pub async fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput, ApiError> {

@@ -545,7 +545,7 @@ impl Engine {
                 Ok(sizes)
             })
             .await
-            .map_err(|TxError(e)| e)?;
+            .map_err(|TxError(e)| self.write_failed(e))?;
         let mut units: HashMap<String, f64> = HashMap::new();
         let mut metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (p, size) in jobs.iter().zip(sizes) {
