@@ -31,7 +31,7 @@ pytestmark = [
                        "(scripts/postgres-up prints one)"),
 ]
 
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 SWEEP_SECONDS = 0.3
 
 
