@@ -834,8 +834,14 @@ impl Engine {
         let Some(source) = meta.restore_source.clone() else {
             return Ok(());
         };
+        let Some(job) = self.claim_job(format!("restore/{name}")).await else {
+            return Ok(());
+        };
         let mut after: Option<Vec<u8>> = None;
         loop {
+            if !job.renew().await {
+                return Ok(());
+            }
             let batch: Vec<(Vec<u8>, Vec<u8>)> = {
                 let view = self.store.snapshot().map_err(storage_error)?;
                 let mut out = Vec::new();
@@ -862,6 +868,7 @@ impl Engine {
             after = Some(last.clone());
             let m = meta.clone();
             let region = self.config.region.clone();
+            let server = self.server_id();
             let now = self.clock.now();
             let shard_period = self.config.stream_shard_period.as_secs_f64();
             self.store
@@ -878,6 +885,7 @@ impl Engine {
                             region: &region,
                             by_ttl: false,
                             shard_period,
+                            server: server.as_deref(),
                         };
                         crate::ops::item::apply_write(tx, &m, k, old.as_ref(), Some(&item), ctx)?;
                     }
@@ -896,6 +904,7 @@ impl Engine {
                 tracing::warn!(error = %e, keyspace = %source.keyspace, "could not drop staging keyspace");
             }
         }
+        job.finish().await;
         Ok(())
     }
 

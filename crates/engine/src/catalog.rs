@@ -6,7 +6,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use ferrodyn_protocol::model::{TableDescription, Tag};
-use ferrodyn_storage::{Backend, ReadView, StorageError, Tx};
+use ferrodyn_storage::{ReadView, StorageError, Tx};
 use ferrodyn_types::KeySchema;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,15 @@ pub struct TableMeta {
     /// While a restore fills the table: where its items come from.
     #[serde(default)]
     pub restore_source: Option<crate::backup::RestoreSource>,
+    /// Bumped by every change of the metadata when storage is shared (so a write can tell
+    /// that the metadata it was planned with is still current); always 0, and not stored,
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl TableMeta {
@@ -56,8 +65,10 @@ impl TableMeta {
     }
 }
 
-pub(crate) fn load(backend: &dyn Backend) -> Result<HashMap<String, Arc<TableMeta>>, StorageError> {
-    let view = backend.snapshot()?;
+/// The catalog as of one view.
+pub(crate) fn load_view(
+    view: &dyn ReadView,
+) -> Result<HashMap<String, Arc<TableMeta>>, StorageError> {
     let mut tables = HashMap::new();
     let mut bad = None;
     view.scan(
@@ -115,11 +126,72 @@ impl Stats {
         v
     }
 
-    pub fn read(view: &dyn ReadView, table_id: &str) -> Result<Stats, StorageError> {
-        Ok(view
+    /// The counters of a table (or index); `shared`: summed over every server's part.
+    pub fn read(view: &dyn ReadView, table_id: &str, shared: bool) -> Result<Stats, StorageError> {
+        let mut s = view
             .get(STATS, table_id.as_bytes())?
             .map(|v| Stats::decode(&v))
-            .unwrap_or_default())
+            .unwrap_or_default();
+        if shared {
+            crate::cluster::scan_shards(view, STATS, table_id.as_bytes(), &mut |_, v| {
+                let d = Stats::decode(v);
+                s.items += d.items;
+                s.bytes += d.bytes;
+            })?;
+        }
+        Ok(s)
+    }
+
+    /// Move the counters under `part` (a stopped server's part) into the row `key`.
+    pub(crate) fn fold(tx: &mut Tx<'_>, key: &[u8], part: &[u8]) -> Result<(), StorageError> {
+        let Some(v) = tx.get(STATS, part)? else {
+            return Ok(());
+        };
+        let add = Stats::decode(&v);
+        let cur = tx
+            .get(STATS, key)?
+            .map(|v| Stats::decode(&v))
+            .unwrap_or_default();
+        let next = Stats {
+            items: cur.items + add.items,
+            bytes: cur.bytes + add.bytes,
+        };
+        tx.delete(STATS, part.to_vec());
+        if next == Stats::default() {
+            tx.delete(STATS, key.to_vec());
+        } else {
+            tx.put(STATS, key.to_vec(), next.encode());
+        }
+        Ok(())
+    }
+
+    /// Remove the counters of a table (or index), every server's part when `shared`.
+    pub(crate) fn clear(
+        tx: &mut Tx<'_>,
+        id: &str,
+        server: Option<&str>,
+    ) -> Result<(), StorageError> {
+        tx.delete(STATS, id.as_bytes().to_vec());
+        if let Some(server) = server {
+            let mut keys = vec![crate::cluster::shard_key(id.as_bytes(), server)];
+            let mut start = id.as_bytes().to_vec();
+            start.push(0);
+            let mut end = id.as_bytes().to_vec();
+            end.push(1);
+            tx.scan_committed(
+                STATS,
+                Bound::Included(&start[..]),
+                Bound::Excluded(&end[..]),
+                &mut |k, _| {
+                    keys.push(k.to_vec());
+                    true
+                },
+            )?;
+            for k in keys {
+                tx.delete(STATS, k);
+            }
+        }
+        Ok(())
     }
 
     /// The counters stored under a raw key (item collections).
@@ -155,14 +227,29 @@ impl Stats {
         Ok(next)
     }
 
-    /// Apply a change in item count and bytes inside a write transaction.
+    /// Apply a change in item count and bytes inside a write transaction; to this
+    /// server's part of the counters when storage is shared (`server`).
     pub fn adjust(
         tx: &mut Tx<'_>,
         table_id: &str,
         items: i64,
         bytes: i64,
+        server: Option<&str>,
     ) -> Result<(), StorageError> {
         if items == 0 && bytes == 0 {
+            return Ok(());
+        }
+        if let Some(server) = server {
+            let key = crate::cluster::shard_key(table_id.as_bytes(), server);
+            let cur = tx
+                .get(STATS, &key)?
+                .map(|v| Stats::decode(&v))
+                .unwrap_or_default();
+            let next = Stats {
+                items: cur.items + items,
+                bytes: cur.bytes + bytes,
+            };
+            tx.put(STATS, key, next.encode());
             return Ok(());
         }
         let cur = tx

@@ -248,6 +248,7 @@ pub(crate) fn on_write(
     key: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
+    server: Option<&str>,
 ) -> Result<i64, TxError> {
     let mut lsi_bytes = 0i64;
     for idx in meta.indexes() {
@@ -283,7 +284,7 @@ pub(crate) fn on_write(
             items += 1;
             tx.put(&idx.keyspace, ne.clone(), encode_item(&projected));
         }
-        Stats::adjust(tx, &idx.stats_id, items, bytes)?;
+        Stats::adjust(tx, &idx.stats_id, items, bytes, server)?;
         if !idx.global {
             lsi_bytes += bytes;
         }
@@ -309,8 +310,15 @@ impl crate::Engine {
     /// themselves), then mark it ACTIVE.
     pub(crate) async fn backfill(&self, table: &str, index: &str) -> Result<(), ApiError> {
         const CHUNK: usize = 256;
+        let Some(job) = self.claim_job(format!("backfill/{table}/{index}")).await else {
+            return Ok(());
+        };
+        let server = self.server_id();
         let mut after: Option<Vec<u8>> = None;
         loop {
+            if !job.renew().await {
+                return Ok(());
+            }
             let meta = self.table(table)?;
             let Some(idx) = meta.index(index) else {
                 return Ok(());
@@ -339,8 +347,16 @@ impl crate::Engine {
                 break;
             };
             let m = meta.clone();
+            let server = server.clone();
             self.store
                 .transact(move |tx| {
+                    if server.is_some() {
+                        // The table may have been deleted or the index dropped meanwhile.
+                        let cur = crate::cluster::current_meta(tx, &m)?;
+                        if cur.is_some_and(|c| c.index(&idx.name).is_none()) {
+                            return Ok(());
+                        }
+                    }
                     for k in &keys {
                         let Some(item) = crate::ops::item::read_item(tx, &m.keyspace, k)? else {
                             continue;
@@ -351,7 +367,13 @@ impl crate::Engine {
                         };
                         if tx.get(&idx.keyspace, &entry)?.is_none() {
                             let projected = idx.project(&m.schema, &item);
-                            Stats::adjust(tx, &idx.stats_id, 1, item_size(&projected) as i64)?;
+                            Stats::adjust(
+                                tx,
+                                &idx.stats_id,
+                                1,
+                                item_size(&projected) as i64,
+                                server.as_deref(),
+                            )?;
                             tx.put(&idx.keyspace, entry, encode_item(&projected));
                         }
                     }
@@ -361,6 +383,7 @@ impl crate::Engine {
                 .map_err(|TxError(e)| e)?;
             after = Some(last);
         }
+        self.refresh_catalog(true);
         let meta = self.table(table)?;
         let mut m = (*meta).clone();
         let mut changed = false;
@@ -374,6 +397,7 @@ impl crate::Engine {
         if changed {
             self.replace_meta(&meta, m).await?;
         }
+        job.finish().await;
         Ok(())
     }
 

@@ -16,6 +16,7 @@ pub mod backup;
 pub mod capacity;
 pub mod catalog;
 pub mod clock;
+pub(crate) mod cluster;
 pub mod index;
 pub mod ion;
 pub mod ops;
@@ -58,6 +59,13 @@ pub struct EngineConfig {
     pub ttl_cooldown: Duration,
     /// The directory standing in for S3: each bucket is a folder under it.
     pub s3_root: std::path::PathBuf,
+    /// Shared storage only: how long a lease on background work (the TTL sweeper, a
+    /// backfill) lasts without renewal, i.e. how soon another server takes the work over
+    /// when its holder dies. Kept above twice the sweep interval.
+    pub lease_period: Duration,
+    /// Shared storage only: how often item operations check whether another server changed
+    /// the catalog (table operations and unknown table names always check).
+    pub catalog_refresh: Duration,
 }
 
 impl Default for EngineConfig {
@@ -70,6 +78,8 @@ impl Default for EngineConfig {
             stream_shard_period: Duration::from_secs(4 * 3600),
             ttl_cooldown: Duration::from_secs(31 * 60),
             s3_root: std::path::PathBuf::from("ferrodyn-s3"),
+            lease_period: Duration::from_secs(60),
+            catalog_refresh: Duration::from_secs(1),
         }
     }
 }
@@ -98,6 +108,8 @@ pub struct Engine {
     /// Stream iterator age by table: seconds between the newest record a GetRecords call
     /// returned and that call (0 once a reader is caught up).
     pub(crate) stream_lag: std::sync::Mutex<HashMap<String, f64>>,
+    /// Set when the storage is shared with other servers (`Backend::shared`).
+    pub(crate) cluster: Option<cluster::Cluster>,
 }
 
 /// Storage failures become InternalServerError; a missing keyspace means the table went
@@ -126,6 +138,32 @@ impl From<ApiError> for TxError {
     }
 }
 
+/// Whether a keyspace holds a table's or a backup's data (named by the catalog or a backup
+/// record, and dropped when neither does).
+pub(crate) fn is_data_keyspace(ks: &str) -> bool {
+    ["t.", "i.", "e.", "s.", "h.", "b."]
+        .iter()
+        .any(|p| ks.starts_with(p))
+}
+
+/// Every keyspace the tables of a catalog use.
+pub(crate) fn table_keyspaces(
+    tables: &HashMap<String, Arc<TableMeta>>,
+) -> impl Iterator<Item = String> + '_ {
+    tables.values().flat_map(|t| {
+        std::iter::once(t.keyspace.clone())
+            .chain(t.indexes().into_iter().map(|i| i.keyspace))
+            .chain(t.ttl.as_ref().map(|_| ttl::keyspace_of(&t.keyspace)))
+            .chain((!t.streams.is_empty()).then(|| streams::keyspace_of(&t.keyspace)))
+            .chain(
+                t.pitr
+                    .as_ref()
+                    .map(|_| backup::history_keyspace(&t.keyspace)),
+            )
+            .chain(t.restore_source.as_ref().map(|r| r.keyspace.clone()))
+    })
+}
+
 impl Engine {
     /// Open the engine on a backend: load the catalog, drop keyspaces of tables that were
     /// deleted (or never finished creating) before a crash.
@@ -140,36 +178,25 @@ impl Engine {
         backend.create_keyspace(backup::BACKUPS)?;
         backend.create_keyspace(transfer::EXPORTS)?;
         backend.create_keyspace(transfer::IMPORTS)?;
-        let tables = catalog::load(&*backend)?;
-        let backups = Engine::live_backup_keyspaces(&*backend)?;
-        let live: std::collections::HashSet<String> = tables
-            .values()
-            .flat_map(|t| {
-                std::iter::once(t.keyspace.clone())
-                    .chain(t.indexes().into_iter().map(|i| i.keyspace))
-                    .chain(t.ttl.as_ref().map(|_| ttl::keyspace_of(&t.keyspace)))
-                    .chain((!t.streams.is_empty()).then(|| streams::keyspace_of(&t.keyspace)))
-                    .chain(
-                        t.pitr
-                            .as_ref()
-                            .map(|_| backup::history_keyspace(&t.keyspace)),
-                    )
-                    .chain(t.restore_source.as_ref().map(|r| r.keyspace.clone()))
-            })
-            .chain(backups)
-            .collect();
-        for ks in backend.keyspaces()? {
-            if (ks.starts_with("t.")
-                || ks.starts_with("i.")
-                || ks.starts_with("e.")
-                || ks.starts_with("s.")
-                || ks.starts_with("h.")
-                || ks.starts_with("b."))
-                && !live.contains(&ks)
-            {
-                tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");
-                backend.drop_keyspace(&ks)?;
-            }
+        let shared = backend.shared();
+        if shared {
+            backend.create_keyspace(cluster::CLUSTER)?;
+            backend.create_keyspace(cluster::TOKENS)?;
+        }
+        let (tables, version) = {
+            let view = backend.snapshot()?;
+            let tables = catalog::load_view(&*view)?;
+            let version = if shared {
+                cluster::catalog_version(&*view)?
+            } else {
+                0
+            };
+            (tables, version)
+        };
+        // With shared storage another server may be creating a table right now (its
+        // keyspaces exist before its catalog entry), so nothing is dropped here.
+        if !shared {
+            Engine::drop_orphans(&*backend, &tables)?;
         }
         let store = Store::new(backend, durability)?;
         Ok(Engine {
@@ -181,30 +208,38 @@ impl Engine {
             consumed: std::sync::Mutex::new(HashMap::new()),
             stream_lag: std::sync::Mutex::new(HashMap::new()),
             me: std::sync::OnceLock::new(),
+            cluster: shared.then(|| cluster::Cluster::new(version)),
         })
     }
 
-    /// Share the engine and start its background work: backfills of indexes that were
-    /// still being filled when the server stopped. Needs a Tokio runtime.
+    /// Drop every `t.*`, `i.*`, `e.*`, `s.*`, `h.*` or `b.*` keyspace that neither the
+    /// catalog nor an AVAILABLE backup names (left by a crash between creating keyspaces and
+    /// the catalog entry, or between the catalog change and the drop).
+    fn drop_orphans(
+        backend: &dyn Backend,
+        tables: &HashMap<String, Arc<TableMeta>>,
+    ) -> Result<(), StorageError> {
+        let backups = Engine::live_backup_keyspaces(backend)?;
+        let live: std::collections::HashSet<String> =
+            table_keyspaces(tables).chain(backups).collect();
+        for ks in backend.keyspaces()? {
+            if is_data_keyspace(&ks) && !live.contains(&ks) {
+                tracing::info!(keyspace = %ks, "dropping orphaned table keyspace");
+                backend.drop_keyspace(&ks)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Share the engine and start its background work: the TTL sweeper, and backfills of
+    /// indexes (and fills of restored tables) that were still running when the server
+    /// stopped. Needs a Tokio runtime.
     pub fn share(self) -> Arc<Engine> {
         let engine = Arc::new(self);
         let _ = engine.me.set(Arc::downgrade(&engine));
-        let pending: Vec<(String, String)> = engine
-            .tables
-            .read()
-            .map(|t| {
-                t.values()
-                    .flat_map(|m| {
-                        m.indexes()
-                            .into_iter()
-                            .filter(|i| i.backfilling)
-                            .map(|i| (m.name.clone(), i.name))
-                            .collect::<Vec<_>>()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        // The Time to Live sweeper; it stops when the engine is dropped.
+        // The Time to Live sweeper; it stops when the engine is dropped. With shared storage
+        // only the server holding the maintenance lease sweeps (renewed at every round), and
+        // it also picks up backfills and restores whose server died.
         let weak = Arc::downgrade(&engine);
         let every = engine.config.ttl_sweep_interval;
         tokio::spawn(async move {
@@ -215,26 +250,66 @@ impl Engine {
                 let Some(e) = weak.upgrade() else {
                     break;
                 };
+                if e.cluster.is_some() {
+                    if let Err(err) = e.heartbeat().await {
+                        tracing::warn!(error = %err, "heartbeat failed");
+                    }
+                }
+                if !e.hold_lease(cluster::MAINTENANCE).await {
+                    continue;
+                }
+                e.refresh_catalog(true);
                 if let Err(err) = e.sweep_expired().await {
                     tracing::warn!(error = %err, "TTL sweep failed");
                 }
                 if let Err(err) = e.trim_streams().await {
                     tracing::warn!(error = %err, "stream trim failed");
                 }
+                if e.cluster.is_some() {
+                    if let Err(err) = e.purge_tokens().await {
+                        tracing::warn!(error = %err, "token expiry failed");
+                    }
+                    if let Err(err) = e.drop_orphans_shared().await {
+                        tracing::warn!(error = %err, "orphaned keyspace cleanup failed");
+                    }
+                    if let Err(err) = e.fold_stats().await {
+                        tracing::warn!(error = %err, "statistics fold failed");
+                    }
+                    e.resume_background_work();
+                }
             }
         });
-        let restoring: Vec<String> = engine
+        engine.resume_background_work();
+        engine
+    }
+
+    /// Start the index backfills and restore fills the catalog shows unfinished (each
+    /// claims its lease first when storage is shared, so it runs on one server).
+    fn resume_background_work(self: &Arc<Self>) {
+        let (pending, restoring): (Vec<(String, String)>, Vec<String>) = self
             .tables
             .read()
             .map(|t| {
-                t.values()
+                let pending = t
+                    .values()
+                    .flat_map(|m| {
+                        m.indexes()
+                            .into_iter()
+                            .filter(|i| i.backfilling)
+                            .map(|i| (m.name.clone(), i.name))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let restoring = t
+                    .values()
                     .filter(|m| m.restore_source.is_some())
                     .map(|m| m.name.clone())
-                    .collect()
+                    .collect();
+                (pending, restoring)
             })
             .unwrap_or_default();
         for table in restoring {
-            let e = engine.clone();
+            let e = self.clone();
             tokio::spawn(async move {
                 if let Err(err) = e.fill_restored(&table).await {
                     tracing::warn!(table, error = %err, "restore failed");
@@ -242,14 +317,13 @@ impl Engine {
             });
         }
         for (table, index) in pending {
-            let e = engine.clone();
+            let e = self.clone();
             tokio::spawn(async move {
                 if let Err(err) = e.backfill(&table, &index).await {
                     tracing::warn!(table, index, error = %err, "index backfill failed");
                 }
             });
         }
-        engine
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -267,13 +341,27 @@ impl Engine {
             .ok_or_else(|| ApiError::ResourceNotFound("Requested resource not found".into()))
     }
 
-    /// The table called `name`, even while a restore is still filling it.
+    /// The table called `name`, even while a restore is still filling it. With shared
+    /// storage the catalog is re-read first if it may be stale, and always before
+    /// answering that the table does not exist (another server may just have created it).
     fn lookup(&self, name: &str) -> Option<Arc<TableMeta>> {
-        self.tables.read().ok().and_then(|t| t.get(name).cloned())
+        if self.cluster.is_some() {
+            self.refresh_catalog(false);
+        }
+        let found = self.tables.read().ok().and_then(|t| t.get(name).cloned());
+        if found.is_none() && self.cluster.is_some() {
+            self.refresh_catalog(true);
+            return self.tables.read().ok().and_then(|t| t.get(name).cloned());
+        }
+        found
     }
 
-    /// The table called `name`, or the not-found error of table operations.
+    /// The table called `name`, or the not-found error of table operations (which, with
+    /// shared storage, always see the latest catalog).
     pub(crate) fn table_for_admin(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
+        if self.cluster.is_some() {
+            self.refresh_catalog(true);
+        }
         self.lookup(name).ok_or_else(|| {
             ApiError::ResourceNotFound(format!(
                 "Requested resource not found: Table: {name} not found"
@@ -351,6 +439,7 @@ impl Engine {
     }
 
     pub fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
+        self.refresh_catalog(false);
         let tables: Vec<Arc<TableMeta>> = self
             .tables
             .read()
@@ -361,7 +450,9 @@ impl Engine {
         let mut ttl_lag = 0f64;
         if let Ok(view) = self.store.snapshot() {
             for t in &tables {
-                if let Ok(s) = catalog::Stats::read(&*view, &t.desc.table_id) {
+                if let Ok(s) =
+                    catalog::Stats::read(&*view, &t.desc.table_id, self.cluster.is_some())
+                {
                     items += s.items;
                     bytes += s.bytes;
                 }

@@ -88,6 +88,9 @@ pub struct WriteCtx<'a> {
     pub region: &'a str,
     pub by_ttl: bool,
     pub shard_period: f64,
+    /// This server's id when storage is shared with other servers: the write then checks
+    /// the table's metadata against the catalog and counts into this server's statistics.
+    pub server: Option<&'a str>,
 }
 
 pub fn keyspace_of(table_keyspace: &str) -> String {

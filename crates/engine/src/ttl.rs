@@ -267,6 +267,7 @@ impl Engine {
                     let m = meta.clone();
                     let ks = ks.clone();
                     let region = self.config.region.clone();
+                    let server = self.server_id();
                     let shard_period = self.config.stream_shard_period.as_secs_f64();
                     let done = self
                         .store
@@ -292,6 +293,7 @@ impl Engine {
                                 region: &region,
                                 by_ttl: true,
                                 shard_period,
+                                server: server.as_deref(),
                             };
                             crate::ops::item::apply_write(tx, &m, key, Some(&item), None, ctx)?;
                             Ok::<bool, TxError>(true)

@@ -108,6 +108,11 @@ struct Cli {
     /// Seconds between Time to Live sweeps (expired items are deleted within this period)
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     ttl_sweep_interval: f64,
+    /// With --storage: seconds a server's lease on background work (the TTL sweeper,
+    /// stream trimming, index backfills, restores) lasts; when the server holding it dies,
+    /// another takes the work over after this long (kept above twice --ttl-sweep-interval)
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    lease_seconds: f64,
     /// Seconds after a Time to Live change during which another UpdateTimeToLive is
     /// refused, as DynamoDB refuses it (0 turns the cooldown off)
     #[arg(long, default_value_t = 1860.0, value_name = "SECONDS")]
@@ -362,6 +367,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         ttl_sweep_interval: Duration::from_secs_f64(cli.ttl_sweep_interval.clamp(0.01, 86_400.0)),
         ttl_cooldown: Duration::from_secs_f64(cli.ttl_cooldown.clamp(0.0, 86_400.0)),
         s3_root: cli.s3_dir.clone(),
+        lease_period: Duration::from_secs_f64(
+            cli.lease_seconds
+                .max(2.0 * cli.ttl_sweep_interval)
+                .clamp(0.1, 86_400.0),
+        ),
         ..EngineConfig::default()
     };
     if cli.isolate_keys && cli.shared_db {

@@ -395,7 +395,7 @@ pub struct UpdateItemInput {
     pub conditional_operator: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Capacity {
     pub capacity_units: f64,
@@ -405,7 +405,7 @@ pub struct Capacity {
     pub write_capacity_units: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConsumedCapacity {
     pub table_name: String,
@@ -422,7 +422,7 @@ pub struct ConsumedCapacity {
     pub local_secondary_indexes: Option<HashMap<String, Capacity>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ItemCollectionMetrics {
     pub item_collection_key: Item,
@@ -637,7 +637,7 @@ pub struct TransactWriteItemsInput {
     pub return_item_collection_metrics: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactWriteItemsOutput {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -637,6 +637,7 @@ impl PostgresBackend {
             ),
             failure: Mutex::new(None),
             in_tx: false,
+            memo: Some(Mutex::new(HashMap::new())),
         };
         let ran = run(&view);
         let failure = view.failure.lock().ok().and_then(|mut f| f.take());
@@ -859,6 +860,9 @@ fn backoff(attempt: u32) -> Duration {
 // ---------------------------------------------------------------------------------------
 // Reads
 
+/// Values read inside a commit group: (keyspace, key) -> value.
+type Reads = HashMap<(String, Vec<u8>), Option<Vec<u8>>>;
+
 /// A read view: a transaction on one pooled connection (REPEATABLE READ READ ONLY for a
 /// snapshot, the group's SERIALIZABLE transaction inside `write_group`).
 struct View<'a> {
@@ -868,9 +872,29 @@ struct View<'a> {
     failure: Mutex<Option<Attempt>>,
     /// A snapshot's own transaction, rolled back on drop.
     in_tx: bool,
+    /// Inside a group: the values already read. The group's writes are only sent at its
+    /// end, so a key reads the same every time within one attempt, and the transactions of
+    /// a group that all read one row (a table's catalog entry) cost one round trip.
+    memo: Option<Mutex<Reads>>,
 }
 
 impl<'a> View<'a> {
+    /// One key, from the database.
+    fn read(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let t = self.table(ks)?;
+        let sql = format!("SELECT v FROM {t} WHERE k = $1");
+        let rows = wait(
+            self.conn
+                .client()?
+                .query_typed(&sql, &[(&key, Type::BYTEA)]),
+        )
+        .map_err(|e| self.failed(ks, &e))?;
+        match rows.first() {
+            None => Ok(None),
+            Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
+        }
+    }
+
     fn into_conn(mut self) -> Conn<'a> {
         std::mem::replace(
             &mut self.conn,
@@ -936,18 +960,22 @@ impl Drop for View<'_> {
 
 impl ReadView for View<'_> {
     fn get(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let t = self.table(ks)?;
-        let sql = format!("SELECT v FROM {t} WHERE k = $1");
-        let rows = wait(
-            self.conn
-                .client()?
-                .query_typed(&sql, &[(&key, Type::BYTEA)]),
-        )
-        .map_err(|e| self.failed(ks, &e))?;
-        match rows.first() {
-            None => Ok(None),
-            Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
+        if let Some(memo) = &self.memo {
+            let hit = memo
+                .lock()
+                .map_err(poisoned)?
+                .get(&(ks.to_owned(), key.to_vec()))
+                .cloned();
+            if let Some(v) = hit {
+                return Ok(v);
+            }
+            let v = self.read(ks, key)?;
+            memo.lock()
+                .map_err(poisoned)?
+                .insert((ks.to_owned(), key.to_vec()), v.clone());
+            return Ok(v);
         }
+        self.read(ks, key)
     }
 
     fn scan(
@@ -1115,7 +1143,12 @@ impl Backend for PostgresBackend {
             conn,
             failure: Mutex::new(None),
             in_tx: true,
+            memo: None,
         }))
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     fn commit(&self, ops: &[Op], durability: Durability) -> Result<()> {

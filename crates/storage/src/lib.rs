@@ -131,6 +131,13 @@ pub trait Backend: Send + Sync + 'static {
         self.commit(&ops, durability)
     }
 
+    /// Whether other servers may use the same storage at the same time (the postgres
+    /// backend). The engine then keeps its caches coherent and coordinates background work
+    /// through the storage; on backends that are not shared all of that is skipped.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Whether an open snapshot holds up commits (the memory backend's read lock); long
     /// readers then copy what they need and let go before writing.
     fn snapshots_block_writes(&self) -> bool {

@@ -282,6 +282,7 @@ impl Engine {
             .map(|(m, k, n, _)| (m.clone(), k.clone(), n.clone()))
             .collect();
         let region = self.config.region.clone();
+        let server = self.server_id();
         let shard_period = self.config.stream_shard_period.as_secs_f64();
         let now = self.clock.now();
         let sizes: Vec<usize> = self
@@ -292,6 +293,7 @@ impl Engine {
                     region: &region,
                     by_ttl: false,
                     shard_period,
+                    server: server.as_deref(),
                 };
                 let mut sizes = Vec::with_capacity(jobs.len());
                 for (meta, key, new) in &jobs {
@@ -303,7 +305,7 @@ impl Engine {
                 Ok::<_, TxError>(sizes)
             })
             .await
-            .map_err(|TxError(e)| e)?;
+            .map_err(|TxError(e)| self.write_failed(e))?;
         let mut units: HashMap<String, f64> = HashMap::new();
         let mut metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for ((meta, _, new, key), size) in writes.iter().zip(sizes) {

@@ -179,6 +179,19 @@ pub(crate) fn apply_write(
     new: Option<&Item>,
     ctx: crate::streams::WriteCtx<'_>,
 ) -> Result<(), TxError> {
+    // Shared storage: another server may have changed or deleted the table since `meta`
+    // was cached; write by the committed metadata (or not at all).
+    let fresh;
+    let meta = match ctx.server {
+        Some(_) => match crate::cluster::current_meta(tx, meta)? {
+            Some(m) => {
+                fresh = m;
+                &fresh
+            }
+            None => meta,
+        },
+        None => meta,
+    };
     let ks = meta.keyspace.as_str();
     let table_id = meta.desc.table_id.as_str();
     let old_size = old.map(item_size).unwrap_or(0) as i64;
@@ -186,12 +199,18 @@ pub(crate) fn apply_write(
         Some(item) => {
             tx.put(ks, key.to_vec(), encode_item(item));
             let size = item_size(item) as i64;
-            Stats::adjust(tx, table_id, i64::from(old.is_none()), size - old_size)?;
+            Stats::adjust(
+                tx,
+                table_id,
+                i64::from(old.is_none()),
+                size - old_size,
+                ctx.server,
+            )?;
         }
         None => {
             if old.is_some() {
                 tx.delete(ks, key.to_vec());
-                Stats::adjust(tx, table_id, -1, -old_size)?;
+                Stats::adjust(tx, table_id, -1, -old_size, ctx.server)?;
             }
         }
     }
@@ -199,7 +218,7 @@ pub(crate) fn apply_write(
         crate::streams::on_write(tx, meta, old, new, ctx)?;
         crate::ttl::on_write(tx, meta, key, old, new);
         crate::backup::on_write(tx, meta, key, old, ctx.now)?;
-        let lsi_bytes = crate::index::on_write(tx, meta, key, old, new)?;
+        let lsi_bytes = crate::index::on_write(tx, meta, key, old, new, ctx.server)?;
         if meta.has_lsi() {
             let delta = new.map(item_size).unwrap_or(0) as i64 - old_size + lsi_bytes;
             if let Some(ck) = new
@@ -319,6 +338,7 @@ impl Engine {
     {
         let meta = meta.clone();
         let region = self.config.region.clone();
+        let server = self.server_id();
         let shard_period = self.config.stream_shard_period.as_secs_f64();
         let now = self.clock.now();
         self.store
@@ -330,12 +350,13 @@ impl Engine {
                     region: &region,
                     by_ttl: false,
                     shard_period,
+                    server: server.as_deref(),
                 };
                 apply_write(tx, &meta, &key, old.as_ref(), new.as_ref(), ctx)?;
                 Ok(Written { old, new })
             })
             .await
-            .map_err(|TxError(e)| e)
+            .map_err(|TxError(e)| self.write_failed(e))
     }
 
     pub async fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput, ApiError> {

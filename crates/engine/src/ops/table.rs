@@ -8,7 +8,7 @@ use ferrodyn_protocol::{ApiError, Violations};
 use ferrodyn_types::{KeyAttr, KeySchema, ScalarType};
 
 use crate::catalog::{self, Stats, TableMeta};
-use crate::{storage_error, Engine, TxError, CATALOG, KEY_ENCODING_VERSION, STATS};
+use crate::{storage_error, Engine, TxError, CATALOG, KEY_ENCODING_VERSION};
 
 const KEY_TYPES: &[&str] = &["HASH", "RANGE"];
 const ATTR_TYPES: &[&str] = &["B", "N", "S"];
@@ -277,7 +277,8 @@ impl Engine {
     pub(crate) fn describe(&self, meta: &TableMeta) -> Result<TableDescription, ApiError> {
         let stats = {
             let view = self.store.snapshot().map_err(storage_error)?;
-            Stats::read(&*view, &meta.desc.table_id).map_err(storage_error)?
+            Stats::read(&*view, &meta.desc.table_id, self.cluster.is_some())
+                .map_err(storage_error)?
         };
         let mut d = meta.desc.clone();
         d.item_count = stats.items;
@@ -286,7 +287,9 @@ impl Engine {
             let view = self.store.snapshot().map_err(storage_error)?;
             meta.indexes()
                 .into_iter()
-                .map(|i| Stats::read(&*view, &i.stats_id).map(|s| (i.name, s)))
+                .map(|i| {
+                    Stats::read(&*view, &i.stats_id, self.cluster.is_some()).map(|s| (i.name, s))
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(storage_error)?
         };
@@ -610,6 +613,7 @@ impl Engine {
             streams: Vec::new(),
             pitr: None,
             restore_source: restore.map(|r| r.1),
+            version: 0,
         };
 
         // 3. Commit: the keyspace first (a crash before the catalog entry leaves an orphan
@@ -648,6 +652,7 @@ impl Engine {
         }
         let bytes = catalog::encode(&meta).map_err(storage_error)?;
         let key = name.clone().into_bytes();
+        let shared = self.cluster.is_some();
         let result = self
             .store
             .transact(move |tx| {
@@ -658,19 +663,28 @@ impl Engine {
                     ))));
                 }
                 tx.put(CATALOG, key.clone(), bytes.clone());
-                Ok(())
+                match shared {
+                    true => Ok(Some(crate::cluster::bump_catalog(tx)?)),
+                    false => Ok(None),
+                }
             })
             .await;
-        if let Err(TxError(e)) = result {
-            let _ = self.store.backend().drop_keyspace(&keyspace);
-            for idx in meta.indexes() {
-                let _ = self.store.backend().drop_keyspace(&idx.keyspace);
+        let version = match result {
+            Ok(v) => v,
+            Err(TxError(e)) => {
+                // With shared storage the name may belong to another server's table
+                // (created meanwhile), whose keyspaces have other names: only ours go.
+                let _ = self.store.backend().drop_keyspace(&keyspace);
+                for idx in meta.indexes() {
+                    let _ = self.store.backend().drop_keyspace(&idx.keyspace);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
+        };
         let meta = Arc::new(meta);
         if let Ok(mut t) = self.tables.write() {
             t.insert(name, meta.clone());
+            self.catalog_committed(version);
         }
         let mut d = meta.desc.clone();
         d.table_status = "CREATING".into();
@@ -698,6 +712,7 @@ impl Engine {
         }
         v.into_result()?;
         let limit = usize::try_from(input.limit.unwrap_or(100)).unwrap_or(100);
+        self.refresh_catalog(true);
         let mut names: Vec<String> = self
             .tables
             .read()
@@ -921,11 +936,12 @@ impl Engine {
             if let Err(e) = self.store.backend().drop_keyspace(&idx.keyspace) {
                 tracing::warn!(error = %e, keyspace = %idx.keyspace, "could not drop index keyspace");
             }
-            let id = idx.stats_id.clone().into_bytes();
+            let id = idx.stats_id.clone();
+            let server = self.server_id();
             let _ = self
                 .store
                 .transact(move |tx| {
-                    tx.delete(crate::STATS, id.clone());
+                    Stats::clear(tx, &id, server.as_deref())?;
                     Ok::<(), TxError>(())
                 })
                 .await;
@@ -944,30 +960,53 @@ impl Engine {
     pub(crate) async fn replace_meta(
         &self,
         old: &Arc<TableMeta>,
-        new: TableMeta,
+        mut new: TableMeta,
     ) -> Result<Arc<TableMeta>, ApiError> {
+        // Shared storage: the change applies to the version it was computed from, or not at
+        // all (another server changed the table meanwhile).
+        let shared = self.cluster.is_some();
+        if shared {
+            new.version = old.version + 1;
+        }
         let bytes = catalog::encode(&new).map_err(storage_error)?;
         let expect_id = old.desc.table_id.clone();
+        let expect_version = old.version;
         let key = new.name.clone().into_bytes();
-        self.store
+        let version = self
+            .store
             .transact(move |tx| {
-                let cur = tx.get(CATALOG, &key)?;
-                let same = cur
-                    .and_then(|c| serde_json::from_slice::<TableMeta>(&c).ok())
-                    .is_some_and(|c| c.desc.table_id == expect_id);
+                let cur = tx
+                    .get(CATALOG, &key)?
+                    .and_then(|c| serde_json::from_slice::<TableMeta>(&c).ok());
+                let same = cur.as_ref().is_some_and(|c| c.desc.table_id == expect_id);
                 if !same {
                     return Err(TxError(ApiError::ResourceNotFound(
                         "Requested resource not found".into(),
                     )));
                 }
+                if shared && cur.is_some_and(|c| c.version != expect_version) {
+                    return Err(TxError(ApiError::ResourceInUse(format!(
+                        "Attempt to change a resource which is still in use: Table is being updated: {}",
+                        String::from_utf8_lossy(&key)
+                    ))));
+                }
                 tx.put(CATALOG, key.clone(), bytes.clone());
-                Ok(())
+                match shared {
+                    true => Ok(Some(crate::cluster::bump_catalog(tx)?)),
+                    false => Ok(None),
+                }
             })
             .await
-            .map_err(|TxError(e)| e)?;
+            .map_err(|TxError(e)| {
+                if shared {
+                    self.refresh_catalog(true);
+                }
+                e
+            })?;
         let new = Arc::new(new);
         if let Ok(mut t) = self.tables.write() {
             t.insert(new.name.clone(), new.clone());
+            self.catalog_committed(version);
         }
         Ok(new)
     }
@@ -998,7 +1037,9 @@ impl Engine {
         }
         let key = name.clone().into_bytes();
         let id = meta.desc.table_id.clone();
-        self.store
+        let server = self.server_id();
+        let version = self
+            .store
             .transact(move |tx| {
                 let cur = tx.get(CATALOG, &key)?;
                 let same = cur
@@ -1011,8 +1052,11 @@ impl Engine {
                     ))));
                 }
                 tx.delete(CATALOG, key.clone());
-                tx.delete(STATS, id.clone().into_bytes());
-                Ok(())
+                Stats::clear(tx, &id, server.as_deref())?;
+                match server.is_some() {
+                    true => Ok(Some(crate::cluster::bump_catalog(tx)?)),
+                    false => Ok(None),
+                }
             })
             .await
             .map_err(|TxError(e)| e)?;
@@ -1022,6 +1066,7 @@ impl Engine {
             {
                 t.remove(&name);
             }
+            self.catalog_committed(version);
         }
         // The catalog no longer names the keyspace; if this fails, the next start drops it.
         if let Err(e) = self.store.backend().drop_keyspace(&meta.keyspace) {

@@ -159,6 +159,12 @@ impl Engine {
             .map(|v| v.to_string())
             .unwrap_or_default();
         let now = self.clock.now();
+        if let (Some(token), Some(_)) = (&input.client_request_token, &self.cluster) {
+            let token = token.clone();
+            return self
+                .transact_with_stored_token(token, request, now, &input, actions)
+                .await;
+        }
         if let Some(token) = &input.client_request_token {
             let mut tokens = self
                 .tokens
@@ -207,6 +213,90 @@ impl Engine {
                     }
                 }
             }
+        }
+        result
+    }
+
+    /// TransactWriteItems with a ClientRequestToken when storage is shared: the token is
+    /// kept in the `tokens` keyspace, so a retry that reaches another server is recognised.
+    async fn transact_with_stored_token(
+        &self,
+        token: String,
+        request: String,
+        now: f64,
+        input: &TransactWriteItemsInput,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<TransactWriteItemsOutput, ApiError> {
+        use crate::cluster::{StoredToken, TOKENS, TOKEN_IN_PROGRESS_SECONDS};
+        let key = token.into_bytes();
+        let encode = |t: &StoredToken| {
+            serde_json::to_vec(t).map_err(|e| ApiError::InternalServerError(e.to_string()))
+        };
+        let pending = encode(&StoredToken {
+            request: request.clone(),
+            at: now,
+            output: None,
+        })?;
+        let k = key.clone();
+        let req = request.clone();
+        let earlier = self
+            .store
+            .transact(move |tx| {
+                let cur = tx
+                    .get(TOKENS, &k)?
+                    .and_then(|v| serde_json::from_slice::<StoredToken>(&v).ok());
+                if let Some(t) = cur {
+                    // An answer is remembered for the whole window; a request still in
+                    // progress only for a minute (its server may have died).
+                    let live = match t.output {
+                        Some(_) => now - t.at < TOKEN_SECONDS,
+                        None => now - t.at < TOKEN_IN_PROGRESS_SECONDS,
+                    };
+                    if live {
+                        if t.request != req {
+                            return Err(TxError(ApiError::IdempotentParameterMismatch(
+                                "Request parameters do not match the parameters of the original request that used the same ClientRequestToken"
+                                    .into(),
+                            )));
+                        }
+                        return match t.output {
+                            Some(out) => Ok(Some(out)),
+                            None => Err(TxError(ApiError::TransactionInProgress(
+                                "Transaction with the same ClientRequestToken is in progress"
+                                    .into(),
+                            ))),
+                        };
+                    }
+                }
+                tx.put(TOKENS, k.clone(), pending.clone());
+                Ok(None)
+            })
+            .await
+            .map_err(|TxError(e)| e)?;
+        if let Some(out) = earlier {
+            return Ok(out);
+        }
+        let result = self.run_transaction(input, actions).await;
+        let done = match &result {
+            Ok(out) => Some(encode(&StoredToken {
+                request,
+                at: now,
+                output: Some(out.clone()),
+            })?),
+            Err(_) => None,
+        };
+        let recorded = self
+            .store
+            .transact(move |tx| {
+                match &done {
+                    Some(v) => tx.put(TOKENS, key.clone(), v.clone()),
+                    None => tx.delete(TOKENS, key.clone()),
+                }
+                Ok::<(), TxError>(())
+            })
+            .await;
+        if let Err(TxError(e)) = recorded {
+            tracing::warn!(error = %e, "could not record a ClientRequestToken");
         }
         result
     }
@@ -363,6 +453,7 @@ impl Engine {
         let jobs: Arc<Vec<Planned>> = Arc::new(planned);
         let run = jobs.clone();
         let region = self.config.region.clone();
+        let server = self.server_id();
         let shard_period = self.config.stream_shard_period.as_secs_f64();
         let now = self.clock.now();
         let sizes: Vec<usize> = self
@@ -373,6 +464,7 @@ impl Engine {
                     region: &region,
                     by_ttl: false,
                     shard_period,
+                    server: server.as_deref(),
                 };
                 let mut reasons = Vec::with_capacity(run.len());
                 let mut writes = Vec::with_capacity(run.len());
@@ -453,7 +545,7 @@ impl Engine {
                 Ok(sizes)
             })
             .await
-            .map_err(|TxError(e)| e)?;
+            .map_err(|TxError(e)| self.write_failed(e))?;
         let mut units: HashMap<String, f64> = HashMap::new();
         let mut metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (p, size) in jobs.iter().zip(sizes) {

@@ -1,0 +1,100 @@
+//! Two engines on one shared backend, as two servers on one PostgreSQL database (run with
+//! `FERRODYN_TEST_ENGINE_BACKEND=postgres FERRODYN_TEST_POSTGRES=...`; passes as skipped on
+//! the memory backend, which is not shared). The clock stands still, so the engines' catalog
+//! caches are only refreshed when a table is missing or a write finds its table changed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use ferrodyn_engine::{Engine, EngineConfig, ManualClock};
+use ferrodyn_protocol::model::*;
+use ferrodyn_protocol::{decode, ApiError};
+use ferrodyn_storage::Durability;
+use serde_json::json;
+
+fn req<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
+    decode(&serde_json::to_vec(&v).unwrap()).unwrap()
+}
+
+fn create() -> CreateTableInput {
+    req(json!({
+        "TableName": "shared",
+        "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
+        "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    }))
+}
+
+fn put(pk: &str, exp: u64) -> PutItemInput {
+    req(json!({"TableName":"shared","Item":{"pk":{"S":pk},"exp":{"N":exp.to_string()}}}))
+}
+
+#[tokio::test]
+async fn a_stale_catalog_cache_never_writes_by_old_metadata() {
+    let backend = common::backend();
+    if !backend.shared() {
+        eprintln!("skipped: the backend is not shared (FERRODYN_TEST_ENGINE_BACKEND=postgres)");
+        return;
+    }
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let open = || {
+        Engine::open(
+            backend.clone(),
+            Durability::Fsync,
+            EngineConfig::default(),
+            clock.clone(),
+        )
+        .unwrap()
+    };
+    let (a, b) = (open(), open());
+    a.create_table(create()).await.unwrap();
+    // Unknown to b's cache: re-read at once.
+    b.put_item(put("one", 1_800_000_000 - 5)).await.unwrap();
+
+    // TTL turned on through a; b still caches the table without it, yet its write keeps
+    // the expiry index, because writes follow the committed metadata.
+    a.update_time_to_live(req(json!({"TableName":"shared","TimeToLiveSpecification":{"Enabled":true,"AttributeName":"exp"}})))
+        .await
+        .unwrap();
+    b.put_item(put("two", 1_800_000_000 - 5)).await.unwrap();
+    assert_eq!(a.sweep_expired().await.unwrap(), 2);
+
+    // Deleted and created again through a: b's cached table is gone, and its write is
+    // refused rather than written into either table; the next one finds the new table.
+    b.put_item(put("three", 1_900_000_000)).await.unwrap();
+    a.delete_table(req(json!({"TableName":"shared"})))
+        .await
+        .unwrap();
+    a.create_table(create()).await.unwrap();
+    match b.put_item(put("four", 1_900_000_000)).await {
+        Err(ApiError::ResourceNotFound(_)) => {}
+        other => panic!("expected ResourceNotFound, got {other:?}"),
+    }
+    b.put_item(put("five", 1_900_000_000)).await.unwrap();
+    let d = a
+        .describe_table(req(json!({"TableName":"shared"})))
+        .await
+        .unwrap();
+    assert_eq!(d.table.item_count, 1);
+    for (pk, there) in [("three", false), ("four", false), ("five", true)] {
+        let g = a
+            .get_item(req(
+                json!({"TableName":"shared","Key":{"pk":{"S":pk}},"ConsistentRead":true}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(g.item.is_some(), there, "{pk}");
+    }
+
+    // Table operations always read the latest catalog.
+    a.update_time_to_live(req(json!({"TableName":"shared","TimeToLiveSpecification":{"Enabled":true,"AttributeName":"exp"}})))
+        .await
+        .unwrap();
+    let d = b
+        .describe_time_to_live(req(json!({"TableName":"shared"})))
+        .await
+        .unwrap();
+    assert_ne!(d.time_to_live_description.time_to_live_status, "DISABLED");
+}

@@ -1,0 +1,340 @@
+"""Several ferrodyn servers on one PostgreSQL database (--storage postgres://...).
+
+Skipped unless FERRODYN_TEST_POSTGRES names a PostgreSQL database (scripts/postgres-up
+prints one); each test module run creates its own databases there with psql and drops them
+at the end. Two server processes are started on the same database; everything goes through
+boto3 against one or the other.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ServerProcess, make_client, needs_own_server, wait_active
+
+PG = os.environ.get("FERRODYN_TEST_POSTGRES")
+
+pytestmark = [
+    needs_own_server,
+    pytest.mark.skipif(not PG, reason="set FERRODYN_TEST_POSTGRES to a PostgreSQL URL "
+                       "(scripts/postgres-up prints one)"),
+]
+
+LEASE_SECONDS = 3.0
+SWEEP_SECONDS = 0.3
+
+
+def psql(sql: str) -> None:
+    subprocess.run(["psql", PG, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def fresh_db():
+    """fresh_db() -> the URL of a new, empty database (dropped at the end of the module)."""
+    made = []
+
+    def make() -> str:
+        name = f"fdmulti_{uuid.uuid4().hex[:12]}"
+        psql(f"CREATE DATABASE {name}")
+        made.append(name)
+        u = urlsplit(PG)
+        return urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+
+    yield make
+    for name in made:
+        try:
+            psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except subprocess.CalledProcessError:
+            pass
+
+
+def start(url: str, log: Path) -> ServerProcess:
+    os.environ.setdefault("RUST_LOG", "warn,ferrodyn_engine=info")
+    return ServerProcess(
+        ["--storage", url, "--ttl-sweep-interval", str(SWEEP_SECONDS),
+         "--lease-seconds", str(LEASE_SECONDS), "--ttl-cooldown", "0"],
+        log,
+    )
+
+
+@pytest.fixture(scope="module")
+def pair(fresh_db, server_log_dir):
+    """Two servers on one database: (client of server 1, client of server 2)."""
+    url = fresh_db()
+    servers = [start(url, server_log_dir / f"multi-{i}.log") for i in (1, 2)]
+    try:
+        yield [make_client(s.endpoint) for s in servers]
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def create(client, name: str, **extra) -> None:
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
+def test_table_created_through_one_server_is_usable_at_once_through_the_other(pair):
+    a, b = pair
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    create(a, name)
+    # No waiting: server 2 must know the table as soon as CreateTable has answered.
+    desc = b.describe_table(TableName=name)["Table"]
+    assert desc["TableName"] == name
+    assert name in b.list_tables()["TableNames"]
+    wait_active(b, name)
+    b.put_item(TableName=name, Item={"pk": {"S": "k"}, "v": {"N": "1"}})
+    assert a.get_item(TableName=name, Key={"pk": {"S": "k"}}, ConsistentRead=True)["Item"]["v"] == {"N": "1"}
+    assert a.describe_table(TableName=name)["Table"]["ItemCount"] == 1
+    assert b.describe_table(TableName=name)["Table"]["ItemCount"] == 1
+
+    # An update through one server is seen by the other's next table operation.
+    b.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    assert a.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"] in ("ENABLING", "ENABLED")
+
+
+def test_conditional_increments_through_both_servers_add_up(pair):
+    a, b = pair
+    name = f"c-{uuid.uuid4().hex[:10]}"
+    create(a, name)
+    wait_active(a, name)
+    counters = [f"n{i}" for i in range(3)]
+    for c in counters:
+        a.put_item(TableName=name, Item={"pk": {"S": c}, "n": {"N": "0"}})
+    acked = {c: 0 for c in counters}
+    lock = threading.Lock()
+    errors: list[str] = []
+    per_thread = 15
+
+    def worker(i: int) -> None:
+        client = make_client((a if i % 2 == 0 else b).meta.endpoint_url)
+        rng = random.Random(i)
+        done = 0
+        while done < per_thread:
+            c = rng.choice(counters)
+            cur = int(client.get_item(TableName=name, Key={"pk": {"S": c}},
+                                      ConsistentRead=True)["Item"]["n"]["N"])
+            try:
+                client.update_item(
+                    TableName=name, Key={"pk": {"S": c}},
+                    UpdateExpression="SET n = n + :one",
+                    ConditionExpression="n = :old",
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":old": {"N": str(cur)}},
+                )
+            except ClientError as e:
+                code = e.response["Error"]["Code"]
+                status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+                if code == "ConditionalCheckFailedException":
+                    continue
+                if status >= 500 or code not in ("TransactionConflictException", "ThrottlingException"):
+                    with lock:
+                        errors.append(f"{code} {status}: {e}")
+                    return
+                continue
+            with lock:
+                acked[c] += 1
+            done += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    for c in counters:
+        n = int(b.get_item(TableName=name, Key={"pk": {"S": c}}, ConsistentRead=True)["Item"]["n"]["N"])
+        assert n == acked[c], (c, n, acked[c])
+    assert sum(acked.values()) == 6 * per_thread
+    # The statistics, kept per server, add up too.
+    assert a.describe_table(TableName=name)["Table"]["ItemCount"] == len(counters)
+
+
+def test_transfers_through_both_servers_keep_the_total(pair):
+    a, b = pair
+    name = f"bank-{uuid.uuid4().hex[:10]}"
+    create(b, name)
+    wait_active(b, name)
+    accounts = [f"acct{i}" for i in range(4)]
+    for acct in accounts:
+        b.put_item(TableName=name, Item={"pk": {"S": acct}, "bal": {"N": "100"}})
+    total = 100 * len(accounts)
+    stop = threading.Event()
+    errors: list[str] = []
+    snapshots = []
+    committed = [0]
+    lock = threading.Lock()
+
+    def transfer(i: int) -> None:
+        client = make_client((a if i % 2 == 0 else b).meta.endpoint_url)
+        rng = random.Random(100 + i)
+        for _ in range(15):
+            src, dst = rng.sample(accounts, 2)
+            amount = rng.randint(1, 10)
+            try:
+                client.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": name, "Key": {"pk": {"S": src}},
+                                "UpdateExpression": "SET bal = bal - :a",
+                                "ConditionExpression": "bal >= :a",
+                                "ExpressionAttributeValues": {":a": {"N": str(amount)}}}},
+                    {"Update": {"TableName": name, "Key": {"pk": {"S": dst}},
+                                "UpdateExpression": "SET bal = bal + :a",
+                                "ExpressionAttributeValues": {":a": {"N": str(amount)}}}},
+                ])
+                with lock:
+                    committed[0] += 1
+            except ClientError as e:
+                code = e.response["Error"]["Code"]
+                status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+                if status >= 500 or code not in ("TransactionCanceledException",
+                                                 "TransactionConflictException"):
+                    with lock:
+                        errors.append(f"{code} {status}: {e}")
+                    return
+
+    def audit(i: int) -> None:
+        client = make_client((a if i % 2 == 0 else b).meta.endpoint_url)
+        while not stop.is_set():
+            try:
+                r = client.transact_get_items(TransactItems=[
+                    {"Get": {"TableName": name, "Key": {"pk": {"S": acct}}}} for acct in accounts
+                ])
+            except ClientError as e:
+                code = e.response["Error"]["Code"]
+                status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+                if status >= 500 or code not in ("TransactionCanceledException",
+                                                 "TransactionConflictException"):
+                    with lock:
+                        errors.append(f"audit {code} {status}: {e}")
+                    return
+                continue
+            s = sum(int(x["Item"]["bal"]["N"]) for x in r["Responses"])
+            with lock:
+                snapshots.append(s)
+
+    auditors = [threading.Thread(target=audit, args=(i,)) for i in range(2)]
+    workers = [threading.Thread(target=transfer, args=(i,)) for i in range(6)]
+    for t in auditors + workers:
+        t.start()
+    for t in workers:
+        t.join(timeout=300)
+    stop.set()
+    for t in auditors:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert committed[0] > 0
+    assert snapshots and all(s == total for s in snapshots), set(snapshots)
+    final = sum(int(a.get_item(TableName=name, Key={"pk": {"S": acct}}, ConsistentRead=True)["Item"]["bal"]["N"])
+                for acct in accounts)
+    assert final == total
+
+
+def test_idempotency_token_is_shared(pair):
+    a, b = pair
+    name = f"tok-{uuid.uuid4().hex[:10]}"
+    create(a, name)
+    wait_active(a, name)
+    a.put_item(TableName=name, Item={"pk": {"S": "x"}, "n": {"N": "0"}})
+    items = [{"Update": {"TableName": name, "Key": {"pk": {"S": "x"}},
+                         "UpdateExpression": "SET n = n + :one",
+                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}]
+    token = uuid.uuid4().hex
+    a.transact_write_items(TransactItems=items, ClientRequestToken=token)
+    b.transact_write_items(TransactItems=items, ClientRequestToken=token)
+    assert b.get_item(TableName=name, Key={"pk": {"S": "x"}}, ConsistentRead=True)["Item"]["n"] == {"N": "1"}
+    with pytest.raises(ClientError) as e:
+        b.transact_write_items(TransactItems=items + [
+            {"ConditionCheck": {"TableName": name, "Key": {"pk": {"S": "y"}},
+                                "ConditionExpression": "attribute_not_exists(pk)"}}],
+            ClientRequestToken=token)
+    assert e.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+
+
+def test_table_deleted_through_one_server_is_gone_on_the_other(pair):
+    a, b = pair
+    name = f"d-{uuid.uuid4().hex[:10]}"
+    create(a, name)
+    wait_active(a, name)
+    b.put_item(TableName=name, Item={"pk": {"S": "k"}})
+    a.delete_table(TableName=name)
+    for op in (
+        lambda: b.describe_table(TableName=name),
+        lambda: b.put_item(TableName=name, Item={"pk": {"S": "k2"}}),
+        lambda: b.get_item(TableName=name, Key={"pk": {"S": "k"}}),
+    ):
+        with pytest.raises(ClientError) as e:
+            op()
+        assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert name not in b.list_tables()["TableNames"]
+    # The name can be used again, through either server, and starts empty.
+    create(b, name)
+    wait_active(a, name)
+    assert "Item" not in a.get_item(TableName=name, Key={"pk": {"S": "k"}}, ConsistentRead=True)
+    assert a.describe_table(TableName=name)["Table"]["ItemCount"] == 0
+
+
+def holders(log: Path) -> int:
+    """How many times the log says this server took the maintenance lease."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return 0
+    return len(re.findall(r"holding lease.*maintenance|maintenance.*holding lease", text))
+
+
+def test_ttl_sweeper_runs_on_one_server_and_moves_when_it_dies(fresh_db, server_log_dir):
+    url = fresh_db()
+    logs = [server_log_dir / f"lease-{uuid.uuid4().hex[:6]}-{i}.log" for i in (1, 2)]
+    servers = [start(url, logs[0]), start(url, logs[1])]
+    try:
+        clients = [make_client(s.endpoint) for s in servers]
+        name = f"ttl-{uuid.uuid4().hex[:10]}"
+        create(clients[0], name)
+        wait_active(clients[0], name)
+        clients[1].update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+
+        def expired_item_goes(client, key: str, timeout: float) -> None:
+            client.put_item(TableName=name, Item={"pk": {"S": key}, "exp": {"N": str(int(time.time()) - 10)}})
+            deadline = time.monotonic() + timeout
+            while "Item" in client.get_item(TableName=name, Key={"pk": {"S": key}}, ConsistentRead=True):
+                assert time.monotonic() < deadline, f"{key} not swept within {timeout} s"
+                time.sleep(0.1)
+
+        expired_item_goes(clients[1], "first", timeout=LEASE_SECONDS + 10)
+        # Exactly one server holds the lease.
+        time.sleep(4 * SWEEP_SECONDS)
+        counts = [holders(p) for p in logs]
+        assert sorted(counts) == [0, 1], counts
+        holder = counts.index(1)
+        other = 1 - holder
+        # Items counted in the statistics part of the server about to die.
+        for i in range(3):
+            clients[holder].put_item(TableName=name, Item={"pk": {"S": f"keep{i}"}})
+        servers[holder].kill()  # kill -9
+        t0 = time.monotonic()
+        expired_item_goes(clients[other], "second", timeout=LEASE_SECONDS + 10)
+        took = time.monotonic() - t0
+        assert holders(logs[other]) == 1
+        assert took < LEASE_SECONDS + 5, took
+        # Once the dead server's part of the statistics is folded, the count is unchanged.
+        time.sleep(LEASE_SECONDS + 4 * SWEEP_SECONDS)
+        assert clients[other].describe_table(TableName=name)["Table"]["ItemCount"] == 3
+    finally:
+        for s in servers:
+            s.stop()
