@@ -174,7 +174,7 @@ async fn connect(endpoint: &str) -> Result<Conn, String> {
 impl Conn {
     /// One signed call; the HTTP status (the body is then in [`Conn::body`]).
     async fn call(&mut self, op: &str, body: &[u8]) -> Result<u16, String> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -237,22 +237,13 @@ impl Conn {
         // Read the answer: headers, then a Content-Length or chunked body.
         self.buf.clear();
         let (status, head, framing) = loop {
-            if self.buf.capacity() - self.buf.len() < 16 << 10 {
-                self.buf.reserve(64 << 10);
-            }
-            let n = self
-                .stream
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("connection closed".into());
-            }
+            self.fill().await?;
             let mut hs = [httparse::EMPTY_HEADER; 32];
             let mut resp = httparse::Response::new(&mut hs);
             match resp.parse(&self.buf) {
                 Ok(httparse::Status::Complete(head)) => {
-                    let mut framing = None;
+                    // Content-Length, else chunked; neither means an empty body.
+                    let mut framing = Some(0);
                     for h in resp.headers.iter() {
                         if h.name.eq_ignore_ascii_case("content-length") {
                             framing = std::str::from_utf8(h.value)
@@ -274,14 +265,7 @@ impl Conn {
         match framing {
             Some(len) => {
                 while self.buf.len() < head + len {
-                    let n = self
-                        .stream
-                        .read_buf(&mut self.buf)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if n == 0 {
-                        return Err("connection closed".into());
-                    }
+                    self.fill().await?;
                 }
                 self.body = head..head + len;
             }
@@ -309,19 +293,29 @@ impl Conn {
                         Ok(httparse::Status::Partial) => {}
                         Err(_) => return Err("bad chunked body".into()),
                     }
-                    let n = self
-                        .stream
-                        .read_buf(&mut self.buf)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if n == 0 {
-                        return Err("connection closed".into());
-                    }
+                    self.fill().await?;
                 }
                 self.body = head..end;
             }
         }
         Ok(status)
+    }
+
+    /// Read more of the answer into the buffer.
+    async fn fill(&mut self) -> Result<(), String> {
+        use tokio::io::AsyncReadExt;
+        if self.buf.capacity() - self.buf.len() < 16 << 10 {
+            self.buf.reserve(64 << 10);
+        }
+        let n = self
+            .stream
+            .read_buf(&mut self.buf)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        Ok(())
     }
 
     /// A call with a JSON body; (status, answer body).
