@@ -1,12 +1,12 @@
-//! Micro-benchmarks of the expression language: parsing (what a cache of parsed
-//! expressions would save) and evaluation, updates and projection against a small item.
+//! Micro-benchmarks of the expression language: parsing (uncached, and a hit in the cache
+//! of parsed expressions) and evaluation, updates and projection against a small item.
 //! `cargo bench -p ferrodyn-expr`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::HashMap;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use ferrodyn_expr::{eval, update, ExprKind, Resolver};
+use ferrodyn_expr::{eval, update, ExprCache, ExprKind, Resolver};
 use ferrodyn_types::{AttributeValue as V, Item, Number};
 
 fn item() -> Item {
@@ -50,6 +50,16 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
+    let cache = ExprCache::new();
+    c.bench_function("expr/parse condition (cache hit)", |b| {
+        b.iter(|| {
+            let mut r = Resolver::new(Some(&names), Some(&vals)).with_cache(&cache);
+            black_box(
+                r.condition(black_box(CONDITION), ExprKind::Condition)
+                    .unwrap(),
+            )
+        })
+    });
     let mut r = Resolver::new(Some(&names), Some(&vals));
     let cond = r.condition(CONDITION, ExprKind::Condition).unwrap();
     c.bench_function("expr/evaluate condition", |b| {
@@ -58,6 +68,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("expr/parse update", |b| {
         b.iter(|| {
             let mut r = Resolver::new(Some(&names), Some(&vals));
+            black_box(r.update(black_box(UPDATE)).unwrap())
+        })
+    });
+    c.bench_function("expr/parse update (cache hit)", |b| {
+        b.iter(|| {
+            let mut r = Resolver::new(Some(&names), Some(&vals)).with_cache(&cache);
             black_box(r.update(black_box(UPDATE)).unwrap())
         })
     });

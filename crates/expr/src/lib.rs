@@ -7,9 +7,11 @@
 //! arity and operand types, overlapping paths). The result is a resolved tree ([`ast`])
 //! that [`eval`] evaluates against items and [`update::apply`] applies to them. The
 //! legacy parameters (Expected, KeyConditions, QueryFilter, ...) are turned into the same
-//! trees by [`legacy`]. This crate does no I/O.
+//! trees by [`legacy`]. [`ExprCache`] keeps parsed expressions as templates with their
+//! values taken out, so a repeated expression is not parsed again. This crate does no I/O.
 
 pub mod ast;
+mod cache;
 pub mod eval;
 pub mod keycond;
 pub mod legacy;
@@ -19,6 +21,7 @@ mod reserved;
 pub mod update;
 
 pub use ast::{Action, CmpOp, Cond, Operand, Path, SetOperand, SetValue, Step, Update};
+pub use cache::ExprCache;
 pub use parser::{ExprKind, Resolver};
 pub use reserved::is_reserved;
 

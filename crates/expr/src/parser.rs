@@ -23,6 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use ferrodyn_types::{AttributeValue, Item, Number};
 
 use crate::ast::*;
+use crate::cache::{self, ExprCache, Parsed};
 use crate::lexer::{tokenize, Kind, Token};
 use crate::reserved::is_reserved;
 use crate::ExprError;
@@ -107,6 +108,13 @@ pub struct Resolver<'a> {
     used_values: BTreeSet<String>,
     /// Placeholder keys in request order, when the caller knows it (for message order).
     order: Option<(Vec<String>, Vec<String>)>,
+    /// The cache of parsed expressions, when the caller gave one.
+    cache: Option<&'a ExprCache>,
+    /// While parsing with a cache: the placeholders this expression reads, and whether
+    /// the result depends on a value's content (then it is not cached).
+    seen_names: Vec<String>,
+    seen_values: Vec<String>,
+    uncacheable: bool,
 }
 
 impl<'a> Resolver<'a> {
@@ -117,7 +125,58 @@ impl<'a> Resolver<'a> {
             used_names: BTreeSet::new(),
             used_values: BTreeSet::new(),
             order: None,
+            cache: None,
+            seen_names: Vec::new(),
+            seen_values: Vec::new(),
+            uncacheable: false,
         }
+    }
+
+    /// Look expressions up in `cache` before parsing them, and remember new ones there.
+    pub fn with_cache(mut self, cache: &'a ExprCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Parse through the cache when there is one.
+    fn cached<T>(
+        &mut self,
+        src: &str,
+        kind: ExprKind,
+        parse: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+        wrap: impl FnOnce(&T) -> Parsed,
+        unwrap: impl FnOnce(Parsed) -> Option<T>,
+    ) -> Result<T, ExprError> {
+        let Some(cache) = self.cache else {
+            return parse(self);
+        };
+        let hash = cache::key_hash(kind, src, self.names, self.values);
+        if let Some(entry) = cache.lookup(hash, kind, src, self.names, self.values) {
+            if let Some(v) = entry.instantiate(self.values).and_then(unwrap) {
+                self.used_names.extend(entry.used_names.iter().cloned());
+                self.used_values.extend(entry.used_values.iter().cloned());
+                return Ok(v);
+            }
+        }
+        self.seen_names.clear();
+        self.seen_values.clear();
+        self.uncacheable = false;
+        let v = parse(self)?;
+        if !self.uncacheable {
+            let names = std::mem::take(&mut self.seen_names);
+            let values = std::mem::take(&mut self.seen_values);
+            cache.store(
+                hash,
+                kind,
+                src,
+                self.names,
+                self.values,
+                &wrap(&v),
+                names,
+                values,
+            );
+        }
+        Ok(v)
     }
 
     /// Tell the resolver the order the request listed its placeholders in.
@@ -128,6 +187,19 @@ impl<'a> Resolver<'a> {
 
     /// Parse a condition (ConditionExpression, FilterExpression, KeyConditionExpression).
     pub fn condition(&mut self, src: &str, kind: ExprKind) -> Result<Cond, ExprError> {
+        self.cached(
+            src,
+            kind,
+            |r| r.parse_condition(src, kind),
+            |c| Parsed::Cond(c.clone()),
+            |p| match p {
+                Parsed::Cond(c) => Some(c),
+                _ => None,
+            },
+        )
+    }
+
+    fn parse_condition(&mut self, src: &str, kind: ExprKind) -> Result<Cond, ExprError> {
         let mut p = Parser::new(src, kind, self)?;
         let c = p.condition_top();
         let c = p.finish(c)?;
@@ -136,6 +208,19 @@ impl<'a> Resolver<'a> {
 
     /// Parse an UpdateExpression.
     pub fn update(&mut self, src: &str) -> Result<Update, ExprError> {
+        self.cached(
+            src,
+            ExprKind::Update,
+            |r| r.parse_update(src),
+            |u| Parsed::Update(u.clone()),
+            |p| match p {
+                Parsed::Update(u) => Some(u),
+                _ => None,
+            },
+        )
+    }
+
+    fn parse_update(&mut self, src: &str) -> Result<Update, ExprError> {
         let mut p = Parser::new(src, ExprKind::Update, self)?;
         let u = p.update();
         let u = p.finish(u)?;
@@ -145,6 +230,19 @@ impl<'a> Resolver<'a> {
 
     /// Parse a ProjectionExpression.
     pub fn projection(&mut self, src: &str) -> Result<Vec<Path>, ExprError> {
+        self.cached(
+            src,
+            ExprKind::Projection,
+            |r| r.parse_projection(src),
+            |v| Parsed::Projection(v.clone()),
+            |p| match p {
+                Parsed::Projection(v) => Some(v),
+                _ => None,
+            },
+        )
+    }
+
+    fn parse_projection(&mut self, src: &str) -> Result<Vec<Path>, ExprError> {
         let mut p = Parser::new(src, ExprKind::Projection, self)?;
         let paths = p.projection();
         let paths = p.finish(paths)?;
@@ -288,7 +386,7 @@ fn is_update_function(name: &str) -> bool {
 }
 
 /// The type names `attribute_type` accepts.
-const TYPE_NAMES: &[&str] = &["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
+pub(crate) const TYPE_NAMES: &[&str] = &["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
 
 /// The long type names DynamoDB uses in ADD/DELETE operand errors.
 fn long_type(v: &AttributeValue) -> &'static str {
@@ -549,6 +647,9 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 match self.r.names.and_then(|m| m.get(text)) {
                     Some(n) => {
                         self.r.used_names.insert(text.to_owned());
+                        if self.r.cache.is_some() {
+                            self.r.seen_names.push(text.to_owned());
+                        }
                         Ok(n.clone())
                     }
                     None => {
@@ -569,6 +670,9 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
         match self.r.values.and_then(|m| m.get(text)) {
             Some(v) => {
                 self.r.used_values.insert(text.to_owned());
+                if self.r.cache.is_some() {
+                    self.r.seen_values.push(text.to_owned());
+                }
                 Ok(v.clone())
             }
             None => {
@@ -983,15 +1087,19 @@ impl<'s, 'r, 'a> Parser<'s, 'r, 'a> {
                 };
                 match arg {
                     Term::Path(p) => Operand::Size(p),
-                    Term::Value(v) => match crate::eval::size_of(&v) {
-                        Some(n) => Operand::Value(AttributeValue::N(Number::from_i64(
-                            i64::try_from(n).unwrap_or(i64::MAX),
-                        ))),
-                        None => {
-                            self.semantic(operand_type("size", type_of(&v)));
-                            none
+                    Term::Value(v) => {
+                        // Folded from the value's content: a template cannot hold it.
+                        self.r.uncacheable = true;
+                        match crate::eval::size_of(&v) {
+                            Some(n) => Operand::Value(AttributeValue::N(Number::from_i64(
+                                i64::try_from(n).unwrap_or(i64::MAX),
+                            ))),
+                            None => {
+                                self.semantic(operand_type("size", type_of(&v)));
+                                none
+                            }
                         }
-                    },
+                    }
                     call @ Term::Call { .. } => {
                         let is_size = matches!(&call, Term::Call { name, .. } if name == "size");
                         let _ = self.operand(call);

@@ -236,3 +236,111 @@ fn parenthesised_operands() {
     assert_eq!(it["a"], n("2"));
     assert_eq!(it["b"], n("4"));
 }
+
+mod cache {
+    use super::*;
+    use crate::ExprCache;
+
+    fn cond(c: &ExprCache, src: &str, vals: &Item) -> Result<crate::Cond, String> {
+        let mut r = Resolver::new(None, Some(vals)).with_cache(c);
+        let out = r.condition(src, ExprKind::Condition).map_err(|e| e.0)?;
+        r.finish().map_err(|e| e.0)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_hit_fills_in_the_new_values() {
+        let c = ExprCache::new();
+        let src = "n BETWEEN :lo AND :hi AND pk = :p";
+        let a = values(&[(":lo", n("1")), (":hi", n("9")), (":p", s("a"))]);
+        let b = values(&[(":lo", n("6")), (":hi", n("7")), (":p", s("a"))]);
+        assert!(eval(&cond(&c, src, &a).unwrap(), &item()));
+        assert_eq!(c.len(), 1);
+        // Same shape, other values: served from the cache, evaluated with the new bounds.
+        assert!(!eval(&cond(&c, src, &b).unwrap(), &item()));
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn content_checks_run_again_on_a_hit() {
+        let c = ExprCache::new();
+        let src = "n BETWEEN :lo AND :hi";
+        cond(&c, src, &values(&[(":lo", n("1")), (":hi", n("9"))])).unwrap();
+        let e = cond(&c, src, &values(&[(":lo", n("9")), (":hi", n("1"))])).unwrap_err();
+        assert!(
+            e.contains("requires upper bound to be greater than or equal to lower bound"),
+            "{e}"
+        );
+        let src = "attribute_type(n, :t)";
+        cond(&c, src, &values(&[(":t", s("N"))])).unwrap();
+        let e = cond(&c, src, &values(&[(":t", s("NUMBER"))])).unwrap_err();
+        assert!(
+            e.contains("Invalid attribute type name found; type: NUMBER"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn types_are_part_of_the_key() {
+        let c = ExprCache::new();
+        let src = "begins_with(pk, :p)";
+        cond(&c, src, &values(&[(":p", s("a"))])).unwrap();
+        let e = cond(&c, src, &values(&[(":p", n("1"))])).unwrap_err();
+        assert!(e.contains("Incorrect operand type for operator or function; operator or function: begins_with, operand type: N"), "{e}");
+    }
+
+    #[test]
+    fn unused_and_undefined_placeholders_are_still_refused() {
+        let c = ExprCache::new();
+        let src = "pk = :p";
+        cond(&c, src, &values(&[(":p", s("a"))])).unwrap();
+        let e = cond(&c, src, &values(&[(":p", s("a")), (":q", s("b"))])).unwrap_err();
+        assert!(e.contains("unused in expressions: keys: {:q}"), "{e}");
+        let e = cond(&c, src, &values(&[(":q", s("b"))])).unwrap_err();
+        assert!(e.contains("attribute value: :p"), "{e}");
+        // The whole names map is part of the key.
+        let names: HashMap<String, String> = [("#k".to_owned(), "pk".to_owned())].into();
+        let other: HashMap<String, String> = [("#k".to_owned(), "n".to_owned())].into();
+        let v = values(&[(":p", s("a"))]);
+        for (m, want) in [(&names, true), (&other, false)] {
+            let mut r = Resolver::new(Some(m), Some(&v)).with_cache(&c);
+            let got = r.condition("#k = :p", ExprKind::Condition).unwrap();
+            assert_eq!(eval(&got, &item()), want);
+        }
+    }
+
+    #[test]
+    fn size_of_a_value_and_ambiguous_values_are_not_cached() {
+        let c = ExprCache::new();
+        cond(&c, "size(:v) > n", &values(&[(":v", s("abcdefg"))])).unwrap();
+        assert_eq!(c.len(), 0);
+        let r = cond(&c, "size(:v) > n", &values(&[(":v", s("ab"))])).unwrap();
+        assert!(!eval(&r, &item()));
+        // Two placeholders with equal values: which leaf is which cannot be told.
+        let src = "n = :a OR pk = :b";
+        cond(&c, src, &values(&[(":a", s("x")), (":b", s("x"))])).unwrap();
+        assert_eq!(c.len(), 0);
+        cond(&c, src, &values(&[(":a", n("5")), (":b", s("x"))])).unwrap();
+        assert_eq!(c.len(), 1);
+        let hit = cond(&c, src, &values(&[(":a", n("4")), (":b", s("a"))])).unwrap();
+        assert!(eval(&hit, &item()));
+    }
+
+    #[test]
+    fn updates_and_projections_are_cached() {
+        let c = ExprCache::new();
+        for k in 1..4 {
+            let v = values(&[(":d", n(&k.to_string()))]);
+            let mut r = Resolver::new(None, Some(&v)).with_cache(&c);
+            let u = r.update("SET n = n + :d").unwrap();
+            r.finish().unwrap();
+            let mut it = item();
+            apply(&u, &mut it).unwrap();
+            assert_eq!(it.get("n"), Some(&n(&(5 + k).to_string())));
+            let mut r = Resolver::new(None, None).with_cache(&c);
+            let p = r.projection("pk, m.x").unwrap();
+            assert_eq!(project(&item(), &p).len(), 2);
+        }
+        assert_eq!(c.len(), 2);
+    }
+}

@@ -34,7 +34,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use ferrodyn_expr::{eval, keycond, update, ExprKind, Resolver};
+use ferrodyn_expr::{eval, keycond, update, ExprCache, ExprKind, Resolver};
 use ferrodyn_types::codec::{decode_item, encode_item};
 use ferrodyn_types::{AttributeValue as V, Item, KeyAttr, KeySchema, Number, ScalarType};
 use proptest::prelude::*;
@@ -1007,6 +1007,102 @@ fn parse_cond(text: &str, r: &Render, kind: ExprKind) -> Result<ferrodyn_expr::C
     Ok(c)
 }
 
+// ======================================================================================
+// The cache of parsed expressions: a cached parse answers exactly what a fresh parse
+// answers, for the values it was cached with and for other values of the same types
+// (which is what a hit serves).
+
+/// A different value of the same type (or the same one, for NULL).
+fn same_type_other(v: &V, seed: u64) -> V {
+    let pick = |n: u64| usize::try_from(seed % n).unwrap_or(0);
+    match v {
+        V::S(_) => {
+            let pool = ["", "a", "zz", "S", "BOOL", "NS", "x", "abc"];
+            V::S(pool[pick(8)].to_owned())
+        }
+        V::N(_) => V::N(num(["-1", "0", "5", "100", "3.5", "1e3"][pick(6)])),
+        V::B(_) => V::B([vec![], vec![0u8], vec![9, 9], vec![1, 2, 3]][pick(4)].clone()),
+        V::Ss(_) => {
+            V::Ss([vec!["a".to_owned()], vec!["b".to_owned(), "c".to_owned()]][pick(2)].clone())
+        }
+        V::Ns(_) => V::Ns([vec![num("1")], vec![num("2"), num("7")]][pick(2)].clone()),
+        V::Bs(_) => V::Bs([vec![vec![1u8]], vec![vec![2u8], vec![3u8]]][pick(2)].clone()),
+        V::M(_) => {
+            let mut m = Item::new();
+            if seed.is_multiple_of(2) {
+                m.insert("k".into(), V::N(num("1")));
+            }
+            V::M(m)
+        }
+        V::L(_) => V::L(if seed.is_multiple_of(2) {
+            vec![]
+        } else {
+            vec![V::Bool(true)]
+        }),
+        V::Null => V::Null,
+        V::Bool(b) => V::Bool(if seed.is_multiple_of(2) { !*b } else { *b }),
+    }
+}
+
+fn parse_with(
+    text: &str,
+    kind: ExprKind,
+    names: Option<&HashMap<String, String>>,
+    values: Option<&Item>,
+    cache: Option<&ExprCache>,
+) -> String {
+    let mut res = Resolver::new(names, values);
+    if let Some(c) = cache {
+        res = res.with_cache(c);
+    }
+    let out = match kind {
+        ExprKind::Update => res.update(text).map(|u| format!("{u:?}")),
+        ExprKind::Projection => res.projection(text).map(|p| format!("{p:?}")),
+        k => res.condition(text, k).map(|c| format!("{c:?}")),
+    };
+    match out {
+        Ok(o) => format!("ok {o} / finish {:?}", res.finish()),
+        Err(e) => format!("err {}", e.0),
+    }
+}
+
+/// Parse `text` without a cache, then twice through a fresh cache (a miss, then a hit),
+/// then with other values of the same types through the warm cache: every answer must be
+/// the uncached parser's.
+fn check_cache_agrees(
+    text: &str,
+    kind: ExprKind,
+    names: &HashMap<String, String>,
+    values: &Item,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let names = (!names.is_empty()).then_some(names);
+    let vals = (!values.is_empty()).then_some(values);
+    let cache = ExprCache::new();
+    let plain = parse_with(text, kind, names, vals, None);
+    for round in 0..2 {
+        let cached = parse_with(text, kind, names, vals, Some(&cache));
+        prop_assert_eq!(&cached, &plain, "round {} text: {}", round, text);
+    }
+    for i in 0..3u64 {
+        let other: Item = values
+            .iter()
+            .enumerate()
+            .map(|(j, (k, v))| {
+                let s = seed
+                    .wrapping_mul(31)
+                    .wrapping_add(i * 7919 + u64::try_from(j).unwrap_or(0) * 104_729);
+                (k.clone(), same_type_other(v, s))
+            })
+            .collect();
+        let ovals = (!other.is_empty()).then_some(&other);
+        let want = parse_with(text, kind, names, ovals, None);
+        let got = parse_with(text, kind, names, ovals, Some(&cache));
+        prop_assert_eq!(&got, &want, "other values {:?}\ntext: {}", other, text);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
     #[test]
@@ -1019,6 +1115,7 @@ proptest! {
         let mut r = Render::new(seed);
         let text = r.cond(&c, 0);
         let kind = if filter { ExprKind::Filter } else { ExprKind::Condition };
+        check_cache_agrees(&text, kind, &r.names, &r.values, seed)?;
         let parsed = parse_cond(&text, &r, kind);
         let mut expected = Vec::new();
         expected_errors(&c, &mut expected);
@@ -1252,6 +1349,7 @@ proptest! {
     ) {
         let mut r = Render::new(seed);
         let text = r.update(&actions, &order);
+        check_cache_agrees(&text, ExprKind::Update, &r.names, &r.values, seed)?;
         let names = (!r.names.is_empty()).then_some(&r.names);
         let values = (!r.values.is_empty()).then_some(&r.values);
         let mut res = Resolver::new(names, values);

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use ferrodyn_expr::legacy::Legacy as LegacyRef;
-use ferrodyn_expr::{Cond, ExprError, Operand, Path, Resolver, SetValue, Update};
+use ferrodyn_expr::{Cond, ExprCache, ExprError, Operand, Path, Resolver, SetValue, Update};
 use ferrodyn_protocol::model::{Legacy, RawValues};
 use ferrodyn_protocol::{ApiError, Violations};
 use ferrodyn_types::value::VALIDATION_MARKER;
@@ -29,13 +29,15 @@ pub(crate) struct Placeholders {
 }
 
 impl Placeholders {
-    /// A resolver over these maps.
+    /// A resolver over these maps, through the process-wide cache of parsed expressions.
     pub fn resolver<'a>(&'a self, names: Option<&'a HashMap<String, String>>) -> Resolver<'a> {
         let mut name_order: Vec<String> = names
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         name_order.sort();
-        Resolver::new(names, self.values.as_ref()).with_order(name_order, self.value_order.clone())
+        Resolver::new(names, self.values.as_ref())
+            .with_order(name_order, self.value_order.clone())
+            .with_cache(ExprCache::global())
     }
 }
 
