@@ -289,6 +289,20 @@ fn range_filter(schema: &KeySchema, kc: &KeyCondition) -> Option<Cond> {
 
 impl Engine {
     pub async fn query(&self, input: QueryInput) -> Result<QueryOutput, ApiError> {
+        self.query_page(input, false).await.map(|(out, _)| out)
+    }
+
+    /// Query answered as the response body itself: items without a projection are
+    /// written straight from storage to JSON (see [`Engine::get_item_json`]).
+    pub async fn query_json(&self, input: QueryInput) -> Result<Vec<u8>, ApiError> {
+        page_json(self.query_page(input, true).await?)
+    }
+
+    async fn query_page(
+        &self,
+        input: QueryInput,
+        raw: bool,
+    ) -> Result<(QueryOutput, Option<Vec<u8>>), ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
         if let Some(i) = &input.index_name {
@@ -560,10 +574,23 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
-        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref())
+        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref(), raw)
     }
 
     pub async fn scan(&self, input: ScanInput) -> Result<QueryOutput, ApiError> {
+        self.scan_page(input, false).await.map(|(out, _)| out)
+    }
+
+    /// Scan answered as the response body itself (see [`Engine::query_json`]).
+    pub async fn scan_json(&self, input: ScanInput) -> Result<Vec<u8>, ApiError> {
+        page_json(self.scan_page(input, true).await?)
+    }
+
+    async fn scan_page(
+        &self,
+        input: ScanInput,
+        raw: bool,
+    ) -> Result<(QueryOutput, Option<Vec<u8>>), ApiError> {
         let mut v = Violations::new();
         v.table_name(&input.table_name, "tableName");
         if let Some(i) = &input.index_name {
@@ -712,16 +739,22 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
-        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref())
+        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref(), raw)
     }
 
-    /// Read one page according to `plan`.
+    /// Read one page according to `plan`. With `raw`, items that are returned whole (no
+    /// projection, not fetched from the table) are written straight from storage to JSON
+    /// (`codec::item_to_json`) and come back as the second value, the bare items joined by
+    /// commas; an item is decoded only when a filter needs it or it ends the page.
     fn read_page(
         &self,
         meta: &Arc<TableMeta>,
         plan: Plan,
         capacity_mode: Option<&str>,
-    ) -> Result<QueryOutput, ApiError> {
+        raw: bool,
+    ) -> Result<(QueryOutput, Option<Vec<u8>>), ApiError> {
+        let raw = raw && plan.projection.is_none() && !plan.fetch && !plan.count_only;
+        let mut json: Vec<u8> = Vec::new();
         let mut items = Vec::new();
         let mut count = 0usize;
         let mut scanned = 0usize;
@@ -729,6 +762,12 @@ impl Engine {
         let mut last: Option<Item> = None;
         let mut stopped = false;
         let mut failure: Option<ApiError> = None;
+        let internal =
+            |e: ferrodyn_types::codec::DecodeError| ApiError::InternalServerError(e.to_string());
+        let page_key = |item: &Item| match &plan.index {
+            Some(i) => i.page_key(&meta.schema, item),
+            None => meta.schema.project_key(item),
+        };
         {
             let view = self.store.snapshot().map_err(storage_error)?;
             if bounds_nonempty(&plan.start, &plan.end) {
@@ -738,51 +777,87 @@ impl Engine {
                     plan.end.as_ref().map(Vec::as_slice),
                     plan.reverse,
                     &mut |_, value| {
-                        let mut item = match decode_item(value) {
-                            Ok(i) => i,
-                            Err(e) => {
-                                failure = Some(ApiError::InternalServerError(e.to_string()));
-                                return false;
+                        let mut step = || -> Result<bool, ApiError> {
+                            let needs_item =
+                                !raw || plan.key_filter.is_some() || plan.filter.is_some();
+                            let mut item = match needs_item {
+                                true => Some(decode_item(value).map_err(internal)?),
+                                false => None,
+                            };
+                            if plan.fetch {
+                                // The whole item, from the table (LSIs fetch what they do
+                                // not project).
+                                let full = item
+                                    .as_ref()
+                                    .and_then(|i| meta.schema.encode_item_key(i).ok())
+                                    .and_then(|k| view.get(&meta.keyspace, &k).ok().flatten())
+                                    .and_then(|b| decode_item(&b).ok());
+                                if full.is_some() {
+                                    item = full;
+                                }
                             }
-                        };
-                        if plan.fetch {
-                            // The whole item, from the table (LSIs fetch what they do not
-                            // project).
-                            let full = meta
-                                .schema
-                                .encode_item_key(&item)
-                                .ok()
-                                .and_then(|k| view.get(&meta.keyspace, &k).ok().flatten())
-                                .and_then(|b| decode_item(&b).ok());
-                            if let Some(full) = full {
-                                item = full;
+                            if let (Some(c), Some(i)) = (&plan.key_filter, &item) {
+                                if !eval(c, i) {
+                                    return Ok(true);
+                                }
                             }
-                        }
-                        if plan.key_filter.as_ref().is_some_and(|c| !eval(c, &item)) {
-                            return true;
-                        }
-                        scanned += 1;
-                        bytes += item_size(&item);
-                        if plan.filter.as_ref().is_none_or(|c| eval(c, &item)) {
-                            count += 1;
-                            if !plan.count_only {
+                            scanned += 1;
+                            let matched = match (&plan.filter, &item) {
+                                (Some(c), Some(i)) => eval(c, i),
+                                _ => true,
+                            };
+                            if matched {
+                                count += 1;
+                            }
+                            if raw {
+                                bytes += match (matched, &item) {
+                                    (true, _) => {
+                                        if count > 1 {
+                                            json.push(b',');
+                                        }
+                                        ferrodyn_types::codec::item_to_json(value, &mut json)
+                                            .map_err(internal)?
+                                    }
+                                    (false, Some(i)) => item_size(i),
+                                    (false, None) => 0,
+                                };
+                            } else if let Some(i) = &item {
+                                bytes += item_size(i);
+                            }
+                            let full =
+                                plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
+                            if full {
+                                let item = match item.take() {
+                                    Some(i) => i,
+                                    None => decode_item(value).map_err(internal)?,
+                                };
+                                last = Some(page_key(&item));
+                                if matched && !raw && !plan.count_only {
+                                    items.push(match &plan.projection {
+                                        Some(p) => project(&item, p),
+                                        None => item,
+                                    });
+                                }
+                                stopped = true;
+                                return Ok(false);
+                            }
+                            if let (true, false, false, Some(i)) =
+                                (matched, raw, plan.count_only, item)
+                            {
                                 items.push(match &plan.projection {
-                                    Some(p) => project(&item, p),
-                                    None => item.clone(),
+                                    Some(p) => project(&i, p),
+                                    None => i,
                                 });
                             }
+                            Ok(true)
+                        };
+                        match step() {
+                            Ok(go_on) => go_on,
+                            Err(e) => {
+                                failure = Some(e);
+                                false
+                            }
                         }
-                        let full =
-                            plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
-                        if full {
-                            last = Some(match &plan.index {
-                                Some(i) => i.page_key(&meta.schema, &item),
-                                None => meta.schema.project_key(&item),
-                            });
-                            stopped = true;
-                            return false;
-                        }
-                        true
                     },
                 )
                 .map_err(storage_error)?;
@@ -792,8 +867,8 @@ impl Engine {
             return Err(e);
         }
         self.charge(&meta.name, false, read_units(bytes, plan.consistent));
-        Ok(QueryOutput {
-            items: (!plan.count_only).then_some(items),
+        let out = QueryOutput {
+            items: (!plan.count_only && !raw).then_some(items),
             count,
             scanned_count: scanned,
             last_evaluated_key: if stopped { last } else { None },
@@ -811,8 +886,25 @@ impl Engine {
                     capacity_mode,
                 ),
             },
-        })
+        };
+        Ok((out, raw.then_some(json)))
     }
+}
+
+/// The response body of a page: with raw items, `{"Items":[...],` followed by the rest
+/// of the output as serde writes it (its first field, `Count`, is always present).
+fn page_json((out, raw): (QueryOutput, Option<Vec<u8>>)) -> Result<Vec<u8>, ApiError> {
+    let internal = |e: serde_json::Error| ApiError::InternalServerError(e.to_string());
+    let Some(items) = raw else {
+        return serde_json::to_vec(&out).map_err(internal);
+    };
+    let mut body = Vec::with_capacity(items.len() + 128);
+    body.extend_from_slice(b"{\"Items\":[");
+    body.extend_from_slice(&items);
+    body.extend_from_slice(b"],");
+    let rest = serde_json::to_vec(&out).map_err(internal)?;
+    body.extend_from_slice(rest.get(1..).unwrap_or_default());
+    Ok(body)
 }
 
 /// Whether a range can hold anything (storage backends may not like inverted bounds).
