@@ -21,6 +21,7 @@ pub mod index;
 pub mod ion;
 pub mod ops;
 pub mod streams;
+pub(crate) mod throttle;
 pub mod transfer;
 pub mod ttl;
 
@@ -66,6 +67,9 @@ pub struct EngineConfig {
     /// Shared storage only: how often item operations check whether another server changed
     /// the catalog (table operations and unknown table names always check).
     pub catalog_refresh: Duration,
+    /// Throttle PROVISIONED tables and indexes at their provisioned capacity
+    /// (ProvisionedThroughputExceededException); off by default, as in DynamoDB Local.
+    pub enforce_capacity: bool,
 }
 
 impl Default for EngineConfig {
@@ -80,6 +84,7 @@ impl Default for EngineConfig {
             s3_root: std::path::PathBuf::from("ferrodyn-s3"),
             lease_period: Duration::from_secs(60),
             catalog_refresh: Duration::from_secs(1),
+            enforce_capacity: false,
         }
     }
 }
@@ -105,6 +110,8 @@ pub struct Engine {
     pub(crate) me: std::sync::OnceLock<std::sync::Weak<Engine>>,
     /// Capacity units consumed since start, by table: (read, write).
     pub(crate) consumed: std::sync::Mutex<HashMap<String, (f64, f64)>>,
+    /// Provisioned-capacity buckets (used only with `enforce_capacity`).
+    pub(crate) throttle: throttle::Throttle,
     /// Stream iterator age by table: seconds between the newest record a GetRecords call
     /// returned and that call (0 once a reader is caught up).
     pub(crate) stream_lag: std::sync::Mutex<HashMap<String, f64>>,
@@ -206,6 +213,7 @@ impl Engine {
             clock,
             tokens: std::sync::Mutex::new(HashMap::new()),
             consumed: std::sync::Mutex::new(HashMap::new()),
+            throttle: throttle::Throttle::default(),
             stream_lag: std::sync::Mutex::new(HashMap::new()),
             me: std::sync::OnceLock::new(),
             cluster: shared.then(|| cluster::Cluster::new(version)),
@@ -374,6 +382,41 @@ impl Engine {
     /// Gauges for the metrics endpoint: (name, help, value).
     /// Count capacity units consumed on `table` (reads or writes), for the metrics.
     pub(crate) fn charge(&self, table: &str, write: bool, units: f64) {
+        self.charge_to(table, None, write, units);
+    }
+
+    /// Admit a request to `meta` (or its global index `index`) when capacity is enforced.
+    pub(crate) fn admit(
+        &self,
+        meta: &TableMeta,
+        index: Option<&str>,
+        write: bool,
+    ) -> Result<(), ApiError> {
+        if !self.config.enforce_capacity {
+            return Ok(());
+        }
+        let kind = if write {
+            throttle::Kind::Write
+        } else {
+            throttle::Kind::Read
+        };
+        self.throttle.admit(meta, index, kind, self.clock.now())
+    }
+
+    /// Record consumed units for the metrics and, when capacity is enforced, take them
+    /// from the bucket of the table or of its global index `index`.
+    pub(crate) fn charge_to(&self, table: &str, index: Option<&str>, write: bool, units: f64) {
+        if self.config.enforce_capacity {
+            if let Ok(meta) = self.table(table) {
+                let kind = if write {
+                    throttle::Kind::Write
+                } else {
+                    throttle::Kind::Read
+                };
+                self.throttle
+                    .spend(&meta, index, kind, units, self.clock.now());
+            }
+        }
         if let Ok(mut m) = self.consumed.lock() {
             let e = match m.get_mut(table) {
                 Some(e) => e,

@@ -139,6 +139,10 @@ struct Cli {
     /// (stored under DATA_DIR/keys/; ARNs carry the account id of the key's credentials)
     #[arg(long)]
     isolate_keys: bool,
+    /// Throttle PROVISIONED tables and global indexes at their provisioned capacity
+    /// (ProvisionedThroughputExceededException), to test retry logic; off by default
+    #[arg(long)]
+    enforce_capacity: bool,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -372,6 +376,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .max(2.0 * cli.ttl_sweep_interval)
                 .clamp(0.1, 86_400.0),
         ),
+        enforce_capacity: cli.enforce_capacity,
         ..EngineConfig::default()
     };
     if cli.isolate_keys && cli.shared_db {

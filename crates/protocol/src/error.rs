@@ -48,6 +48,12 @@ pub enum ApiError {
     DuplicateItem(String),
     #[error("{0}")]
     Throttling(String),
+    /// A provisioned table or index ran out of capacity (only with capacity enforcement).
+    #[error("{message}")]
+    ProvisionedThroughputExceeded {
+        message: String,
+        reasons: Vec<ThrottlingReason>,
+    },
     #[error("{0}")]
     RequestTimeout(String),
     #[error("{0}")]
@@ -144,6 +150,9 @@ impl ApiError {
                 "com.amazon.coral.service#UnrecognizedClientException"
             }
             ApiError::Throttling(_) => "com.amazon.coral.availability#ThrottlingException",
+            ApiError::ProvisionedThroughputExceeded { .. } => {
+                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+            }
             ApiError::RequestTimeout(_) => "com.amazon.coral.service#RequestTimeoutException",
             ApiError::DuplicateItem(_) => "com.amazonaws.dynamodb.v20120810#DuplicateItemException",
             ApiError::BackupNotFound(_) => {
@@ -227,6 +236,11 @@ impl ApiError {
                 map.insert("CancellationReasons".into(), v);
             }
         }
+        if let ApiError::ProvisionedThroughputExceeded { reasons, .. } = self {
+            if let Ok(v) = serde_json::to_value(reasons) {
+                map.insert("ThrottlingReasons".into(), v);
+            }
+        }
         serde_json::to_vec(&map).unwrap_or_default()
     }
 
@@ -241,6 +255,15 @@ impl ApiError {
             reasons,
         }
     }
+}
+
+/// Why a request was throttled (DynamoDB's `ThrottlingReason`): `reason` is
+/// resource type + operation + limit, e.g. `TableWriteProvisionedThroughputExceeded`;
+/// `resource` the ARN of the table or index.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ThrottlingReason {
+    pub reason: String,
+    pub resource: String,
 }
 
 /// Why one action of a transaction was cancelled (`Code` "None" for the others).

@@ -5,7 +5,7 @@ pub mod error;
 pub mod model;
 pub mod ops;
 
-pub use error::{ApiError, CancellationReason, Violations};
+pub use error::{ApiError, CancellationReason, ThrottlingReason, Violations};
 pub use ops::Operation;
 
 use serde::de::DeserializeOwned;

@@ -148,10 +148,28 @@ impl Engine {
             });
         }
         let mut out = BatchGetItemOutput::default();
+        // Tables out of provisioned capacity (when enforced): their keys come back
+        // unprocessed; if that is every table, the request is throttled.
+        let mut throttled: Option<ApiError> = None;
+        let mut admitted = Vec::with_capacity(plans.len());
+        for plan in plans {
+            match self.admit(&plan.meta, None, false) {
+                Ok(()) => admitted.push(plan),
+                Err(e) => {
+                    let mut rest = plan.request;
+                    rest.keys = Some(plan.keys.into_iter().map(|(_, k)| k).collect());
+                    out.unprocessed_keys.insert(plan.meta.name.clone(), rest);
+                    throttled.get_or_insert(e);
+                }
+            }
+        }
+        if let (true, Some(e)) = (admitted.is_empty(), throttled) {
+            return Err(e);
+        }
         let mut units: HashMap<String, f64> = HashMap::new();
         let mut bytes = 0usize;
         let view = self.store.snapshot().map_err(storage_error)?;
-        for plan in plans {
+        for plan in admitted {
             let name = plan.meta.name.clone();
             let found = out.responses.entry(name.clone()).or_default();
             let mut left: Vec<Item> = Vec::new();
@@ -277,6 +295,24 @@ impl Engine {
                 writes.push((meta.clone(), enc, new, key));
             }
         }
+        // Tables out of provisioned capacity (when enforced): their requests come back
+        // unprocessed; if that is every table, the request is throttled.
+        let mut unprocessed: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+        let mut throttled: Option<ApiError> = None;
+        for (name, reqs) in &tables {
+            if let Some((meta, ..)) = writes.iter().find(|w| &w.0.name == *name) {
+                if let Err(e) = self.admit(meta, None, true) {
+                    unprocessed.insert((*name).clone(), (*reqs).clone());
+                    throttled.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = throttled {
+            if unprocessed.len() == tables.len() {
+                return Err(e);
+            }
+            writes.retain(|w| !unprocessed.contains_key(&w.0.name));
+        }
         let jobs: Vec<(Arc<TableMeta>, Vec<u8>, Option<Item>)> = writes
             .iter()
             .map(|(m, k, n, _)| (m.clone(), k.clone(), n.clone()))
@@ -319,7 +355,7 @@ impl Engine {
         }
         self.charge_all(&units, true);
         Ok(BatchWriteItemOutput {
-            unprocessed_items: HashMap::new(),
+            unprocessed_items: unprocessed,
             consumed_capacity: capacity_list(&units, input.return_consumed_capacity.as_deref()),
             item_collection_metrics: (input.return_item_collection_metrics.as_deref()
                 == Some("SIZE"))

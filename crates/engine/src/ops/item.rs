@@ -336,6 +336,7 @@ impl Engine {
     where
         F: Fn(Option<&Item>) -> Result<Option<Item>, ApiError> + Send + 'static,
     {
+        self.admit(meta, None, true)?;
         let meta = meta.clone();
         let region = self.config.region.clone();
         let server = self.server_id();
@@ -511,6 +512,7 @@ impl Engine {
             check_key_paths(&meta.schema, projection.iter().flatten())?;
         }
         let key = encode_key_param(&meta, input.key.as_ref().unwrap_or(&Item::new()))?;
+        self.admit(&meta, None, false)?;
         let bytes = {
             let view = self.store.snapshot().map_err(storage_error)?;
             view.get(&meta.keyspace, &key).map_err(storage_error)?

@@ -754,6 +754,13 @@ impl Engine {
         raw: bool,
     ) -> Result<(QueryOutput, Option<Vec<u8>>), ApiError> {
         let raw = raw && plan.projection.is_none() && !plan.fetch && !plan.count_only;
+        // A global index has its own capacity; a local one shares the table's.
+        let gsi = plan
+            .index
+            .as_ref()
+            .filter(|i| i.global)
+            .map(|i| i.name.as_str());
+        self.admit(meta, gsi, false)?;
         let mut json: Vec<u8> = Vec::new();
         let mut items = Vec::new();
         let mut count = 0usize;
@@ -866,7 +873,7 @@ impl Engine {
         if let Some(e) = failure {
             return Err(e);
         }
-        self.charge(&meta.name, false, read_units(bytes, plan.consistent));
+        self.charge_to(&meta.name, gsi, false, read_units(bytes, plan.consistent));
         let out = QueryOutput {
             items: (!plan.count_only && !raw).then_some(items),
             count,

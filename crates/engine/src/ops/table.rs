@@ -1068,6 +1068,7 @@ impl Engine {
             }
             self.catalog_committed(version);
         }
+        self.throttle.forget(&name);
         // The catalog no longer names the keyspace; if this fails, the next start drops it.
         if let Err(e) = self.store.backend().drop_keyspace(&meta.keyspace) {
             tracing::warn!(error = %e, keyspace = %meta.keyspace, "could not drop table keyspace");

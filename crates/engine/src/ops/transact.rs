@@ -369,6 +369,10 @@ impl Engine {
         for (_, act, _, _) in &parsed {
             metas.push(self.table(act.table_name.as_deref().unwrap_or_default())?);
         }
+
+        // Tables out of provisioned capacity (when enforced) cancel the transaction, their
+        // actions with ThrottlingError.
+        throttle_check(self, &metas, true)?;
         let mut reasons: Vec<CancellationReason> = Vec::new();
         let mut planned = Vec::with_capacity(parsed.len());
         let mut total = 0usize;
@@ -637,6 +641,10 @@ impl Engine {
         for (get, _) in &parsed {
             metas.push(self.table(get.table_name.as_deref().unwrap_or_default())?);
         }
+
+        // Tables out of provisioned capacity (when enforced) cancel the transaction, their
+        // actions with ThrottlingError.
+        throttle_check(self, &metas, false)?;
         let mut reasons = Vec::new();
         let mut keys = Vec::new();
         for ((get, projection), meta) in parsed.iter().zip(&metas) {
@@ -691,4 +699,35 @@ impl Engine {
         out.consumed_capacity = capacity(&units, input.return_consumed_capacity.as_deref());
         Ok(out)
     }
+}
+
+/// With capacity enforced: cancel a transaction touching a table out of capacity, its
+/// actions on such tables with ThrottlingError (DynamoDB's reason and message).
+fn throttle_check(e: &Engine, metas: &[Arc<TableMeta>], write: bool) -> Result<(), ApiError> {
+    if !e.config.enforce_capacity {
+        return Ok(());
+    }
+    let throttled: Vec<bool> = metas
+        .iter()
+        .map(|m| e.admit(m, None, write).is_err())
+        .collect();
+    if !throttled.contains(&true) {
+        return Ok(());
+    }
+    Err(ApiError::transaction_canceled(
+        throttled
+            .into_iter()
+            .map(|t| match t {
+                true => CancellationReason {
+                    code: "ThrottlingError".into(),
+                    message: Some(
+                        "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html."
+                            .into(),
+                    ),
+                    item: None,
+                },
+                false => CancellationReason::none(),
+            })
+            .collect(),
+    ))
 }
