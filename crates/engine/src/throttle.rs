@@ -120,13 +120,7 @@ impl Throttle {
         let Ok(mut map) = self.buckets.lock() else {
             return Ok(());
         };
-        let key = (meta.name.clone(), t.index.map(str::to_owned), kind);
-        let b = map.entry(key).or_insert(Bucket {
-            tokens: t.rate,
-            rate: t.rate,
-            at: now,
-        });
-        b.refill(t.rate, now);
+        let b = bucket(&mut map, meta, &t, kind, now);
         if b.tokens > 0.0 {
             return Ok(());
         }
@@ -146,14 +140,7 @@ impl Throttle {
             return;
         };
         if let Ok(mut map) = self.buckets.lock() {
-            let key = (meta.name.clone(), t.index.map(str::to_owned), kind);
-            let b = map.entry(key).or_insert(Bucket {
-                tokens: t.rate,
-                rate: t.rate,
-                at: now,
-            });
-            b.refill(t.rate, now);
-            b.tokens -= units;
+            bucket(&mut map, meta, &t, kind, now).tokens -= units;
         }
     }
 
@@ -163,6 +150,24 @@ impl Throttle {
             map.retain(|(t, _, _), _| t != table);
         }
     }
+}
+
+/// The bucket of a target, created with one second's worth and refilled up to `now`.
+fn bucket<'m>(
+    map: &'m mut HashMap<BucketKey, Bucket>,
+    meta: &TableMeta,
+    t: &Target<'_>,
+    kind: Kind,
+    now: f64,
+) -> &'m mut Bucket {
+    let key = (meta.name.clone(), t.index.map(str::to_owned), kind);
+    let b = map.entry(key).or_insert(Bucket {
+        tokens: t.rate,
+        rate: t.rate,
+        at: now,
+    });
+    b.refill(t.rate, now);
+    b
 }
 
 fn exceeded(t: &Target<'_>, kind: Kind) -> ApiError {

@@ -129,29 +129,23 @@ pub(crate) fn key_hash(
     let mut h = FxHasher::default();
     kind_tag(kind).hash(&mut h);
     src.hash(&mut h);
-    let mut sum = 0u64;
-    let mut count = 0usize;
-    for (k, v) in names.into_iter().flatten() {
-        let mut e = FxHasher::default();
-        k.hash(&mut e);
-        v.hash(&mut e);
-        sum = sum.wrapping_add(e.finish());
-        count += 1;
-    }
-    sum.hash(&mut h);
-    count.hash(&mut h);
-    let mut sum = 0u64;
-    let mut count = 0usize;
-    for (k, v) in values.into_iter().flatten() {
-        let mut e = FxHasher::default();
-        k.hash(&mut e);
-        type_tag(v).hash(&mut e);
-        sum = sum.wrapping_add(e.finish());
-        count += 1;
-    }
-    sum.hash(&mut h);
-    count.hash(&mut h);
+    let names = names.into_iter().flatten();
+    let values = values.into_iter().flatten();
+    unordered(names.map(|(k, v)| entry_hash(k, v))).hash(&mut h);
+    unordered(values.map(|(k, v)| entry_hash(k, &type_tag(v)))).hash(&mut h);
     h.finish()
+}
+
+fn entry_hash(k: &str, v: &impl Hash) -> u64 {
+    let mut e = FxHasher::default();
+    k.hash(&mut e);
+    v.hash(&mut e);
+    e.finish()
+}
+
+/// A hash of a set of entry hashes that does not depend on their order: (sum, count).
+fn unordered(hashes: impl Iterator<Item = u64>) -> (u64, usize) {
+    hashes.fold((0u64, 0usize), |(sum, n), x| (sum.wrapping_add(x), n + 1))
 }
 
 impl Entry {
