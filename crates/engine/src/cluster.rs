@@ -8,10 +8,10 @@
 //!   of the `catalog` keyspace, so a server sees with one read whether its catalog cache is
 //!   current;
 //! - `lease/<name>` -> JSON `{holder, expires}`: who runs a piece of background work (the
-//!   TTL sweeper and the other periodic work, a backfill, a restore fill). A lease is taken
-//!   or renewed in a write transaction (serializable on a shared backend), so at most one
-//!   server holds it; when its holder stops renewing (it died), another takes it over once
-//!   it has expired.
+//!   TTL sweeper and the other periodic work, a backfill, a restore fill, a backup copy). A
+//!   lease is taken or renewed in a write transaction (serializable on a shared backend), so
+//!   at most one server holds it; when its holder stops renewing (it died), another takes it
+//!   over once it has expired.
 //!
 //! Keyspace `tokens`: TransactWriteItems ClientRequestToken -> JSON [`StoredToken`], so that
 //! a retry sent to another server is still recognised.
@@ -206,6 +206,15 @@ struct Lease {
 
 fn lease_key(name: &str) -> Vec<u8> {
     format!("lease/{name}").into_bytes()
+}
+
+/// Whether `me` holds the lease `name` as the transaction sees it: the last write of a
+/// leased job checks this, so a job taken over by another server never commits twice.
+pub(crate) fn lease_held(tx: &Tx<'_>, name: &str, me: &str) -> Result<bool, StorageError> {
+    Ok(tx
+        .get(CLUSTER, &lease_key(name))?
+        .and_then(|v| serde_json::from_slice::<Lease>(&v).ok())
+        .is_some_and(|l| l.holder == me))
 }
 
 /// A remembered ClientRequestToken, shared by all servers.

@@ -287,6 +287,9 @@ impl Engine {
                         tracing::warn!(error = %err, "statistics fold failed");
                     }
                     e.resume_background_work();
+                    if let Err(err) = e.resume_backups().await {
+                        tracing::warn!(error = %err, "backup takeover failed");
+                    }
                 }
             }
         });
