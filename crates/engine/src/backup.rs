@@ -348,7 +348,12 @@ impl Engine {
         // With shared storage the copy runs under the lease `backup/<arn>`, taken before
         // the record is visible: a CREATING record whose lease lapsed lost its server, and
         // the maintenance holder then completes or abandons it (`resume_backups`).
-        if !self.hold_lease(&backup_job(&arn)).await {
+        // (A new ARN's lease is free: only a storage failure can refuse it.)
+        if !self
+            .try_hold_lease(&backup_job(&arn))
+            .await
+            .map_err(storage_error)?
+        {
             return Err(ApiError::InternalServerError(
                 "could not take the backup's lease".into(),
             ));

@@ -340,8 +340,21 @@ impl Engine {
     /// Take or renew the lease `name` for `lease_period`; whether this server holds it.
     /// Always true when storage is not shared (there is only this server).
     pub(crate) async fn hold_lease(&self, name: &str) -> bool {
+        match self.try_hold_lease(name).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(lease = name, error = %e, "could not take or renew a lease");
+                self.note_lease(name, false);
+                false
+            }
+        }
+    }
+
+    /// [`Engine::hold_lease`], with the storage error when the lease could not be read or
+    /// written.
+    pub(crate) async fn try_hold_lease(&self, name: &str) -> Result<bool, StorageError> {
         let Some(c) = &self.cluster else {
-            return true;
+            return Ok(true);
         };
         let me = c.server_id.clone();
         let now = self.clock.now();
@@ -371,12 +384,15 @@ impl Engine {
                 Ok::<bool, StorageError>(true)
             })
             .await;
-        let held = match got {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(lease = name, error = %e, "could not take or renew a lease");
-                false
-            }
+        let held = got?;
+        self.note_lease(name, held);
+        Ok(held)
+    }
+
+    /// Log when this server starts or stops holding a lease.
+    fn note_lease(&self, name: &str, held: bool) {
+        let Some(c) = &self.cluster else {
+            return;
         };
         if let Ok(mut set) = c.held.lock() {
             if held && set.insert(name.to_owned()) {
@@ -385,7 +401,6 @@ impl Engine {
                 tracing::info!(lease = name, server = %c.server_id, "lost lease");
             }
         }
-        held
     }
 
     /// Give a lease up (work finished), if this server holds it.
