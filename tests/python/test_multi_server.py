@@ -338,3 +338,140 @@ def test_ttl_sweeper_runs_on_one_server_and_moves_when_it_dies(fresh_db, server_
     finally:
         for s in servers:
             s.stop()
+
+
+def fill(client, name: str, n: int, pad: int = 400) -> None:
+    """n items k000000.. through BatchWriteItem."""
+    text = "x" * pad
+    for first in range(0, n, 25):
+        client.batch_write_item(RequestItems={name: [
+            {"PutRequest": {"Item": {"pk": {"S": f"k{i:06d}"}, "pad": {"S": text}}}}
+            for i in range(first, min(n, first + 25))
+        ]})
+
+
+def backup_status(client, arn: str) -> str:
+    try:
+        d = client.describe_backup(BackupArn=arn)["BackupDescription"]["BackupDetails"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "BackupNotFoundException":
+            return "GONE"
+        raise
+    return d["BackupStatus"]
+
+
+def test_backup_whose_server_dies_is_completed_or_removed_by_another(fresh_db, server_log_dir):
+    """kill -9 of the server copying a backup: the survivor completes it from PITR history
+    (as the table was when the backup was requested) or, without PITR, removes it; it never
+    stays CREATING."""
+    url = fresh_db()
+    logs = [server_log_dir / f"backup-{uuid.uuid4().hex[:6]}-{i}.log" for i in (1, 2)]
+    servers = [start(url, logs[0]), start(url, logs[1])]
+    try:
+        a, b = (make_client(s.endpoint) for s in servers)
+        n = 4000
+        with_pitr, plain = (f"bk{kind}-{uuid.uuid4().hex[:8]}" for kind in ("p", "n"))
+        for name in (with_pitr, plain):
+            create(b, name)
+            wait_active(b, name)
+        b.update_continuous_backups(
+            TableName=with_pitr,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        time.sleep(0.01)
+        fill(b, with_pitr, n)
+        fill(b, plain, n)
+        # Both requested through server 1, killed as soon as they are answered: copying
+        # n items takes far longer than that.
+        arns = {}
+
+        def request(name):
+            arns[name] = a.create_backup(TableName=name, BackupName="bkp")["BackupDetails"]["BackupArn"]
+
+        workers = [threading.Thread(target=request, args=(t,)) for t in (with_pitr, plain)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        servers[0].kill()
+        died = time.monotonic()
+        assert len(arns) == 2
+        assert {backup_status(b, arns[t]) for t in arns} == {"CREATING"}
+        # Written after the requests: not part of the backups.
+        b.put_item(TableName=with_pitr, Item={"pk": {"S": "later"}})
+        b.delete_item(TableName=with_pitr, Key={"pk": {"S": "k000000"}})
+
+        deadline = died + LEASE_SECONDS + 20
+        while any(backup_status(b, arns[t]) == "CREATING" for t in arns):
+            assert time.monotonic() < deadline, "a backup stayed CREATING after its server died"
+            time.sleep(0.2)
+        assert backup_status(b, arns[plain]) == "GONE"
+        d = b.describe_backup(BackupArn=arns[with_pitr])["BackupDescription"]
+        assert d["BackupDetails"]["BackupStatus"] == "AVAILABLE"
+        assert d["SourceTableDetails"]["ItemCount"] == n
+        # Restored, it holds the table as it was when the backup was requested.
+        target = f"{with_pitr}-r"
+        b.restore_table_from_backup(TargetTableName=target, BackupArn=arns[with_pitr])
+        deadline = time.monotonic() + 60
+        while b.describe_table(TableName=target)["Table"]["TableStatus"] != "ACTIVE":
+            assert time.monotonic() < deadline, "restore never finished"
+            time.sleep(0.2)
+        assert b.describe_table(TableName=target)["Table"]["ItemCount"] == n
+        assert "Item" in b.get_item(TableName=target, Key={"pk": {"S": "k000000"}}, ConsistentRead=True)
+        assert "Item" not in b.get_item(TableName=target, Key={"pk": {"S": "later"}}, ConsistentRead=True)
+        # The removed backup's table is untouched, and a new backup of it works.
+        arn = b.create_backup(TableName=plain, BackupName="again")["BackupDetails"]["BackupArn"]
+        deadline = time.monotonic() + 60
+        while backup_status(b, arn) != "AVAILABLE":
+            assert time.monotonic() < deadline, "second backup never finished"
+            time.sleep(0.2)
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_streams_and_pitr_table_written_through_both_servers_under_contention(pair):
+    """8 threads over two servers write one table with a stream and PITR (one sequence
+    counter row per table: every pair of concurrent writes conflicts in the database and is
+    re-run). Clients do not retry; every write must succeed, and the stream holds one record
+    per write, in one order."""
+    from test_streams import read_all, streams_client
+
+    a, b = pair
+    name = f"s-{uuid.uuid4().hex[:10]}"
+    create(a, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    wait_active(a, name)
+    a.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    threads, per_thread, hot = 8, 30, 4
+    errors = []
+
+    def work(t):
+        c = (a, b)[t % 2]
+        for i in range(per_thread):
+            try:
+                if i % 3 == 0:
+                    c.update_item(TableName=name, Key={"pk": {"S": f"hot{i % hot}"}},
+                                  UpdateExpression="ADD n :one",
+                                  ExpressionAttributeValues={":one": {"N": "1"}})
+                else:
+                    c.put_item(TableName=name, Item={"pk": {"S": f"t{t}-{i}"}})
+            except ClientError as e:
+                errors.append(e.response["Error"]["Code"])
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    updates = threads * len(range(0, per_thread, 3))
+    total = sum(int(a.get_item(TableName=name, Key={"pk": {"S": f"hot{k}"}}, ConsistentRead=True)
+                    .get("Item", {}).get("n", {"N": "0"})["N"]) for k in range(hot))
+    assert total == updates
+    puts = threads * per_thread - updates
+    assert b.describe_table(TableName=name)["Table"]["ItemCount"] == puts + hot
+    arn = a.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    records = read_all(streams_client(b._endpoint.host), arn)
+    assert len(records) == threads * per_thread
+    seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert seqs == sorted(set(seqs))

@@ -218,6 +218,32 @@ pub(crate) fn materialize(
     Ok((count, bytes))
 }
 
+/// The lease of a backup's copy (shared storage).
+fn backup_job(arn: &str) -> String {
+    format!("backup/{arn}")
+}
+
+/// In a transaction: the backup `key` is still CREATING in keyspace `was`, and (shared
+/// storage) this server holds its lease `job`.
+fn still_creating(
+    tx: &ferrodyn_storage::Tx<'_>,
+    key: &[u8],
+    was: &str,
+    job: &str,
+    me: Option<&str>,
+) -> Result<bool, TxError> {
+    let cur = tx
+        .get(BACKUPS, key)?
+        .and_then(|v| serde_json::from_slice::<BackupRecord>(&v).ok());
+    if !cur.is_some_and(|r| r.status == "CREATING" && r.keyspace == was) {
+        return Ok(false);
+    }
+    match me {
+        Some(me) => Ok(crate::cluster::lease_held(tx, job, me)?),
+        None => Ok(true),
+    }
+}
+
 fn backup_not_found(arn: &str) -> ApiError {
     ApiError::BackupNotFound(format!("Backup not found: {arn}"))
 }
@@ -319,17 +345,30 @@ impl Engine {
             keyspace: format!("b.{id}"),
             source,
         };
+        // With shared storage the copy runs under the lease `backup/<arn>`, taken before
+        // the record is visible: a CREATING record whose lease lapsed lost its server, and
+        // the maintenance holder then completes or abandons it (`resume_backups`).
+        // (A new ARN's lease is free: only a storage failure can refuse it.)
+        if !self
+            .try_hold_lease(&backup_job(&arn))
+            .await
+            .map_err(storage_error)?
+        {
+            return Err(ApiError::InternalServerError(
+                "could not take the backup's lease".into(),
+            ));
+        }
         self.put_backup_record(&rec).await?;
         let details = backup_details(&rec);
         match self.me.get().and_then(std::sync::Weak::upgrade) {
             Some(engine) => {
                 tokio::spawn(async move {
-                    if let Err(e) = engine.finish_backup(rec).await {
+                    if let Err(e) = engine.copy_backup(rec, None).await {
                         tracing::warn!(error = %e, "backup failed");
                     }
                 });
             }
-            None => self.finish_backup(rec).await?,
+            None => self.copy_backup(rec, None).await?,
         }
         Ok(serde_json::json!({ "BackupDetails": details }))
     }
@@ -345,6 +384,164 @@ impl Engine {
         rec.size_bytes = bytes;
         rec.status = "AVAILABLE".into();
         self.put_backup_record(&rec).await
+    }
+
+    /// The copy of a CREATING backup, under its lease (renewed while the copy runs):
+    /// the table now (`at` None, the server that took the request) or as it was at `at`
+    /// (a server completing the backup of one that died, from PITR history), into a new
+    /// keyspace; then, if the record is still this CREATING backup and the lease still
+    /// ours, the record becomes AVAILABLE and names that keyspace. Whatever a server that
+    /// lost the lease still writes goes to a keyspace no record names (dropped as an
+    /// orphan).
+    async fn copy_backup(&self, rec: BackupRecord, at: Option<f64>) -> Result<(), ApiError> {
+        let name = backup_job(&rec.arn);
+        let Some(job) = self.claim_job(name.clone()).await else {
+            return Ok(());
+        };
+        // A fresh look, under the lease: it may have finished or gone meanwhile.
+        match self.backup_record(&rec.arn)? {
+            Some(r) if r.status == "CREATING" && r.keyspace == rec.keyspace => {}
+            _ => {
+                job.finish().await;
+                return Ok(());
+            }
+        }
+        let target = match at {
+            None => rec.keyspace.clone(),
+            Some(_) => format!("b.{}", uuid::Uuid::new_v4().simple()),
+        };
+        let meta = rec.source.clone();
+        let ks = target.clone();
+        let copy = self.blocking(move |b| materialize(b, &meta, at, &ks));
+        let every = (self.config.lease_period / 3).max(std::time::Duration::from_millis(100));
+        let renew = async {
+            loop {
+                tokio::time::sleep(every).await;
+                if !job.renew().await {
+                    return;
+                }
+            }
+        };
+        let (count, bytes) = tokio::select! {
+            r = copy => r??,
+            () = renew => {
+                tracing::warn!(backup = %rec.arn, "lost the backup's lease during the copy");
+                return Ok(());
+            }
+        };
+        let mut done = rec.clone();
+        done.item_count = count;
+        done.size_bytes = bytes;
+        done.status = "AVAILABLE".into();
+        done.keyspace = target.clone();
+        let bytes =
+            serde_json::to_vec(&done).map_err(|e| ApiError::InternalServerError(e.to_string()))?;
+        let key = rec.arn.clone().into_bytes();
+        let (was, me) = (rec.keyspace.clone(), self.server_id());
+        let kept = self
+            .store
+            .transact(move |tx| {
+                if !still_creating(tx, &key, &was, &name, me.as_deref())? {
+                    return Ok(false);
+                }
+                tx.put(BACKUPS, key.clone(), bytes.clone());
+                Ok::<bool, TxError>(true)
+            })
+            .await
+            .map_err(|TxError(e)| e)?;
+        // Kept: the partial copy of a dead server is stale (if another keyspace was
+        // filled). Not kept: this copy is.
+        let stale = match kept {
+            true => (target != rec.keyspace).then_some(&rec.keyspace),
+            false => Some(&target),
+        };
+        if let Some(ks) = stale {
+            if let Err(e) = self.store.backend().drop_keyspace(ks) {
+                tracing::warn!(error = %e, keyspace = %ks, "could not drop a backup keyspace");
+            }
+        }
+        job.finish().await;
+        Ok(())
+    }
+
+    /// Backups left CREATING by a server that died (their lease lapsed), run by the
+    /// maintenance lease holder when storage is shared. A backup holds the table as it was
+    /// when it was requested; with point-in-time recovery on since before then, that state
+    /// can be read back from the history and the backup is completed. Without it the
+    /// table as it was is gone, and a copy made now could hold writes made well after the
+    /// request (DynamoDB promises none made more than a minute after it), so the backup
+    /// is removed: DescribeBackup then answers BackupNotFoundException, and the failure
+    /// is logged.
+    pub(crate) async fn resume_backups(self: &Arc<Self>) -> Result<(), ApiError> {
+        let orphaned: Vec<BackupRecord> = self
+            .all_backups()?
+            .into_iter()
+            .filter(|r| r.status == "CREATING")
+            .collect();
+        for rec in orphaned {
+            let e = self.clone();
+            tokio::spawn(async move {
+                if let Err(err) = e.take_over_backup(rec).await {
+                    tracing::warn!(error = %err, "taking over a backup failed");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn take_over_backup(&self, rec: BackupRecord) -> Result<(), ApiError> {
+        let name = backup_job(&rec.arn);
+        // Only if its server stopped renewing the lease (else claim_job says no).
+        let Some(job) = self.claim_job(name.clone()).await else {
+            return Ok(());
+        };
+        match self.backup_record(&rec.arn)? {
+            Some(r) if r.status == "CREATING" && r.keyspace == rec.keyspace => {}
+            _ => {
+                job.finish().await;
+                return Ok(());
+            }
+        }
+        let table = self.table_for_admin(&rec.source.name).ok();
+        let replayable = table.as_ref().is_some_and(|t| {
+            t.keyspace == rec.source.keyspace
+                && t.pitr.as_ref().is_some_and(|p| p.enabled_at <= rec.created)
+        });
+        // copy_backup claims the job itself.
+        drop(job);
+        if replayable {
+            tracing::info!(backup = %rec.arn, "completing a backup whose server died, from PITR history");
+            return self.copy_backup(rec.clone(), Some(rec.created)).await;
+        }
+        let Some(job) = self.claim_job(name.clone()).await else {
+            return Ok(());
+        };
+        let key = rec.arn.clone().into_bytes();
+        let (was, me) = (rec.keyspace.clone(), self.server_id());
+        let removed = self
+            .store
+            .transact(move |tx| {
+                if !still_creating(tx, &key, &was, &name, me.as_deref())? {
+                    return Ok(false);
+                }
+                tx.delete(BACKUPS, key.clone());
+                Ok::<bool, TxError>(true)
+            })
+            .await
+            .map_err(|TxError(e)| e)?;
+        if removed {
+            tracing::warn!(
+                backup = %rec.arn,
+                table = %rec.source.name,
+                "backup removed: its server died during the copy, and without point-in-time \
+                 recovery the table as it was when the backup was requested cannot be read back"
+            );
+            if let Err(e) = self.store.backend().drop_keyspace(&rec.keyspace) {
+                tracing::warn!(error = %e, keyspace = %rec.keyspace, "could not drop a backup keyspace");
+            }
+        }
+        job.finish().await;
+        Ok(())
     }
 
     /// The system backup DynamoDB keeps when a table with PITR on is deleted.

@@ -8,10 +8,10 @@
 //!   of the `catalog` keyspace, so a server sees with one read whether its catalog cache is
 //!   current;
 //! - `lease/<name>` -> JSON `{holder, expires}`: who runs a piece of background work (the
-//!   TTL sweeper and the other periodic work, a backfill, a restore fill). A lease is taken
-//!   or renewed in a write transaction (serializable on a shared backend), so at most one
-//!   server holds it; when its holder stops renewing (it died), another takes it over once
-//!   it has expired.
+//!   TTL sweeper and the other periodic work, a backfill, a restore fill, a backup copy). A
+//!   lease is taken or renewed in a write transaction (serializable on a shared backend), so
+//!   at most one server holds it; when its holder stops renewing (it died), another takes it
+//!   over once it has expired.
 //!
 //! Keyspace `tokens`: TransactWriteItems ClientRequestToken -> JSON [`StoredToken`], so that
 //! a retry sent to another server is still recognised.
@@ -208,6 +208,15 @@ fn lease_key(name: &str) -> Vec<u8> {
     format!("lease/{name}").into_bytes()
 }
 
+/// Whether `me` holds the lease `name` as the transaction sees it: the last write of a
+/// leased job checks this, so a job taken over by another server never commits twice.
+pub(crate) fn lease_held(tx: &Tx<'_>, name: &str, me: &str) -> Result<bool, StorageError> {
+    Ok(tx
+        .get(CLUSTER, &lease_key(name))?
+        .and_then(|v| serde_json::from_slice::<Lease>(&v).ok())
+        .is_some_and(|l| l.holder == me))
+}
+
 /// A remembered ClientRequestToken, shared by all servers.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredToken {
@@ -331,8 +340,21 @@ impl Engine {
     /// Take or renew the lease `name` for `lease_period`; whether this server holds it.
     /// Always true when storage is not shared (there is only this server).
     pub(crate) async fn hold_lease(&self, name: &str) -> bool {
+        match self.try_hold_lease(name).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(lease = name, error = %e, "could not take or renew a lease");
+                self.note_lease(name, false);
+                false
+            }
+        }
+    }
+
+    /// [`Engine::hold_lease`], with the storage error when the lease could not be read or
+    /// written.
+    pub(crate) async fn try_hold_lease(&self, name: &str) -> Result<bool, StorageError> {
         let Some(c) = &self.cluster else {
-            return true;
+            return Ok(true);
         };
         let me = c.server_id.clone();
         let now = self.clock.now();
@@ -362,12 +384,15 @@ impl Engine {
                 Ok::<bool, StorageError>(true)
             })
             .await;
-        let held = match got {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(lease = name, error = %e, "could not take or renew a lease");
-                false
-            }
+        let held = got?;
+        self.note_lease(name, held);
+        Ok(held)
+    }
+
+    /// Log when this server starts or stops holding a lease.
+    fn note_lease(&self, name: &str, held: bool) {
+        let Some(c) = &self.cluster else {
+            return;
         };
         if let Ok(mut set) = c.held.lock() {
             if held && set.insert(name.to_owned()) {
@@ -376,7 +401,6 @@ impl Engine {
                 tracing::info!(lease = name, server = %c.server_id, "lost lease");
             }
         }
-        held
     }
 
     /// Give a lease up (work finished), if this server holds it.

@@ -120,15 +120,26 @@ pub struct Engine {
 }
 
 /// Storage failures become InternalServerError; a missing keyspace means the table went
-/// away under the request.
+/// away under the request; contention that outlasted the backend's retries (servers
+/// sharing a database) is DynamoDB's answer to contention, TransactionConflictException
+/// (400; TransactWriteItems turns it into a TransactionCanceledException, see
+/// `ops::transact`), never a 500.
 pub(crate) fn storage_error(e: StorageError) -> ApiError {
     match e {
         StorageError::NoKeyspace(_) => {
             ApiError::ResourceNotFound("Requested resource not found".into())
         }
+        StorageError::Conflict(detail) => {
+            tracing::warn!(%detail, "write given up after conflicts with other servers");
+            ApiError::TransactionConflict(TRANSACTION_CONFLICT.into())
+        }
         other => ApiError::InternalServerError(other.to_string()),
     }
 }
+
+/// DynamoDB's message for a write that met a conflicting transaction (also the
+/// `TransactionConflict` cancellation reason's message).
+pub(crate) const TRANSACTION_CONFLICT: &str = "Transaction is ongoing for the item";
 
 /// Lets transaction closures use `?` on storage calls.
 pub(crate) struct TxError(pub ApiError);
@@ -284,6 +295,9 @@ impl Engine {
                         tracing::warn!(error = %err, "statistics fold failed");
                     }
                     e.resume_background_work();
+                    if let Err(err) = e.resume_backups().await {
+                        tracing::warn!(error = %err, "backup takeover failed");
+                    }
                 }
             }
         });

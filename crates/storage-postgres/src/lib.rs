@@ -162,6 +162,10 @@ fn is_conflict(e: &tokio_postgres::Error) -> bool {
 fn sql_err(ks: &str, e: &tokio_postgres::Error) -> StorageError {
     if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
         StorageError::NoKeyspace(ks.to_owned())
+    } else if is_conflict(e) {
+        // Outside a commit group (DDL, snapshots) a serialization failure or deadlock is
+        // still contention, never a fault: the caller may try again.
+        StorageError::Conflict(format!("postgres: {}", explain(e)))
     } else {
         StorageError::Io(format!("postgres: {}", explain(e)))
     }
@@ -652,7 +656,7 @@ impl PostgresBackend {
             Ok(ops) => ops,
             Err(e) => {
                 rollback(conn);
-                return Attempt::Failed(e);
+                return Attempt::from_storage(e);
             }
         };
         if ops.is_empty() {
@@ -697,7 +701,7 @@ impl PostgresBackend {
                 }
                 Err(e) => {
                     rollback(conn);
-                    return Attempt::Failed(e);
+                    return Attempt::from_storage(e);
                 }
             };
             if !keys.is_empty() {
@@ -788,6 +792,14 @@ enum Attempt {
 }
 
 impl Attempt {
+    /// A conflict met on the way (a registry lookup, say) is retried like any other.
+    fn from_storage(e: StorageError) -> Attempt {
+        match e {
+            StorageError::Conflict(m) => Attempt::Conflict(m),
+            other => Attempt::Failed(other),
+        }
+    }
+
     fn from_sql(ks: &str, e: &tokio_postgres::Error) -> Attempt {
         if is_conflict(e) {
             Attempt::Conflict(e.to_string())
@@ -926,7 +938,7 @@ impl<'a> View<'a> {
             Err(e) => {
                 if let Ok(mut f) = self.failure.lock() {
                     if f.is_none() {
-                        *f = Some(Attempt::Failed(e.clone()));
+                        *f = Some(Attempt::from_storage(e.clone()));
                     }
                 }
                 Err(e)
@@ -1166,7 +1178,7 @@ impl Backend for PostgresBackend {
                     self.conflicts.fetch_add(1, Ordering::Relaxed);
                     if attempt >= self.opts.max_retries {
                         tracing::warn!(error = %e, attempts = attempt + 1, "commit group gave up after conflicts");
-                        return Err(StorageError::Aborted(format!(
+                        return Err(StorageError::Conflict(format!(
                             "serialization conflicts persisted after {} attempts: {e}",
                             attempt + 1
                         )));
@@ -1466,6 +1478,60 @@ mod tests {
         assert_eq!(
             a.snapshot().unwrap().get("c", b"n").unwrap(),
             Some(vec![21])
+        );
+    }
+
+    /// A group overtaken on every attempt gives up after `max_retries` re-runs with
+    /// `StorageError::Conflict` (which the engine answers as DynamoDB's contention errors,
+    /// never a 500), having written nothing.
+    #[test]
+    fn conflicts_past_the_retry_limit_are_a_conflict_error() {
+        let Some(url) = test_url("conflicts_past_the_retry_limit_are_a_conflict_error") else {
+            return;
+        };
+        let config = fresh_schema(&url);
+        let a = PostgresBackend::open(
+            config.clone(),
+            Options {
+                pool_size: 4,
+                max_retries: 2,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let b = Arc::new(open(&config));
+        a.create_keyspace("c").unwrap();
+        let put = |n: u8| Op::Put {
+            ks: "c".into(),
+            key: b"n".to_vec(),
+            value: vec![n],
+        };
+        a.commit(&[put(10)], Durability::Fsync).unwrap();
+        let mut runs = 0u8;
+        let r = a.write_group(
+            &mut |view| {
+                let n = view.get("c", b"n")?.unwrap()[0];
+                runs += 1;
+                // another server commits between our read and our write, every time
+                let b = b.clone();
+                let other = 100 + runs;
+                std::thread::spawn(move || b.commit(&[put(other)], Durability::Fsync))
+                    .join()
+                    .unwrap()
+                    .unwrap();
+                Ok(vec![put(n + 1)])
+            },
+            Durability::Fsync,
+        );
+        match r {
+            Err(StorageError::Conflict(m)) => assert!(m.contains("3 attempts"), "{m}"),
+            other => panic!("expected a Conflict error, got {other:?}"),
+        }
+        assert_eq!(runs, 3);
+        assert_eq!(a.conflicts(), 3);
+        assert_eq!(
+            a.snapshot().unwrap().get("c", b"n").unwrap(),
+            Some(vec![103])
         );
     }
 

@@ -27,6 +27,11 @@ pub enum StorageError {
     Io(String),
     #[error("write transaction aborted: {0}")]
     Aborted(String),
+    /// Other writers kept conflicting with this write (a shared backend retried it as often
+    /// as it may): nothing was written, and the caller may try again. Never a fault of the
+    /// storage itself.
+    #[error("write conflict: {0}")]
+    Conflict(String),
     #[error("storage is shut down")]
     Closed,
 }

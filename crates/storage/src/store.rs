@@ -111,8 +111,10 @@ where
         let msg = match (commit, self.out) {
             (_, Some(Err(e))) => Err(e),
             (Ok(()), Some(Ok(r))) => Ok(r),
-            (Err(e), Some(Ok(_))) => Err(E::from(e)),
-            (_, None) => Err(E::from(StorageError::Aborted(
+            // The group failed: whether or not this job ran (a backend may give up
+            // before running it), the group's error is the answer.
+            (Err(e), Some(Ok(_)) | None) => Err(E::from(e)),
+            (Ok(()), None) => Err(E::from(StorageError::Aborted(
                 "transaction panicked".into(),
             ))),
         };

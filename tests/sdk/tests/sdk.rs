@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ReturnConsumedCapacity, ReturnValue, ScalarAttributeType, TableStatus,
 };
-use ferrodyn_sdk_tests::{client, start};
+use ferrodyn_sdk_tests::{client, postgres_storage, start, TestDatabase};
 
 async fn create(c: &aws_sdk_dynamodb::Client, name: &str) {
     c.create_table()
@@ -207,9 +207,14 @@ async fn items_round_trip() {
 #[tokio::test]
 async fn durable_restart_keeps_tables_and_items() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
+    // On PostgreSQL (FERRODYN_TEST_STORAGE): one database for both runs.
+    let db = postgres_storage().map(|_| TestDatabase::create().unwrap());
+    let args: Vec<&str> = match &db {
+        Some(db) => vec!["--storage", &db.url],
+        None => vec!["--data-dir", dir.path().to_str().unwrap()],
+    };
     {
-        let server = start(&["--data-dir", data]).unwrap();
+        let server = start(&args).unwrap();
         let c = client(&server.endpoint);
         create(&c, "kept").await;
         for i in 0..50 {
@@ -223,7 +228,7 @@ async fn durable_restart_keeps_tables_and_items() {
         }
         // server is SIGKILLed when dropped
     }
-    let server = start(&["--data-dir", data]).unwrap();
+    let server = start(&args).unwrap();
     let c = client(&server.endpoint);
     let t = c
         .describe_table()

@@ -69,6 +69,25 @@ fn validation_error(msg: impl Into<String>) -> CancellationReason {
     }
 }
 
+/// A transaction that kept conflicting with other servers' writes (storage gave up after
+/// its retries) is cancelled the way DynamoDB cancels one that met a concurrent
+/// transaction: TransactionCanceledException with the `TransactionConflict` reason. Which
+/// of the items conflicted is not known, so every action carries that reason.
+fn conflict_cancels(e: ApiError, actions: usize) -> ApiError {
+    match e {
+        ApiError::TransactionConflict(_) => ApiError::transaction_canceled(
+            (0..actions.max(1))
+                .map(|_| CancellationReason {
+                    code: "TransactionConflict".into(),
+                    message: Some(crate::TRANSACTION_CONFLICT.into()),
+                    item: None,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// A key parameter checked against the schema; the error is a cancellation message.
 fn key_of(meta: &TableMeta, key: &Item) -> Result<Vec<u8>, String> {
     let mismatch = || "The provided key element does not match the schema".to_owned();
@@ -104,6 +123,16 @@ fn capacity(units: &HashMap<String, f64>, mode: Option<&str>) -> Option<Vec<Cons
 
 impl Engine {
     pub async fn transact_write_items(
+        &self,
+        input: TransactWriteItemsInput,
+    ) -> Result<TransactWriteItemsOutput, ApiError> {
+        let n = input.transact_items.as_ref().map_or(0, Vec::len);
+        self.transact_write_items_once(input)
+            .await
+            .map_err(|e| conflict_cancels(e, n))
+    }
+
+    async fn transact_write_items_once(
         &self,
         input: TransactWriteItemsInput,
     ) -> Result<TransactWriteItemsOutput, ApiError> {
