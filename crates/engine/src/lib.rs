@@ -191,11 +191,13 @@ impl Engine {
         config: EngineConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, StorageError> {
-        backend.create_keyspace(CATALOG)?;
-        backend.create_keyspace(STATS)?;
-        backend.create_keyspace(backup::BACKUPS)?;
-        backend.create_keyspace(transfer::EXPORTS)?;
-        backend.create_keyspace(transfer::IMPORTS)?;
+        // Declared, not created: an embedded backend creates each on its first write, so a
+        // fresh data directory starts without creating keyspaces it may never use.
+        backend.declare_keyspace(CATALOG)?;
+        backend.declare_keyspace(STATS)?;
+        backend.declare_keyspace(backup::BACKUPS)?;
+        backend.declare_keyspace(transfer::EXPORTS)?;
+        backend.declare_keyspace(transfer::IMPORTS)?;
         let shared = backend.shared();
         if shared {
             backend.create_keyspace(cluster::CLUSTER)?;

@@ -3,6 +3,9 @@
 //! Each seam keyspace is a fjall keyspace; a commit is one fjall `WriteBatch` (atomic
 //! across keyspaces) persisted with `SyncAll` (fsync) or `Buffer` (handed to the OS) as the
 //! store asks. fjall does not group commits itself; the store's commit queue does.
+//! Declared keyspaces ([`Backend::declare_keyspace`]) read as empty and are created by the
+//! first commit that writes to them, so a fresh database starts without the fsyncs of
+//! creating keyspaces it may never use.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -18,7 +21,8 @@ const PREFIX: &str = "fd.";
 
 pub struct FjallBackend {
     db: Database,
-    keyspaces: RwLock<HashMap<String, Keyspace>>,
+    /// Seam keyspaces: the fjall keyspace, or None while only declared (reads as empty).
+    keyspaces: RwLock<HashMap<String, Option<Keyspace>>>,
 }
 
 fn io(e: impl std::fmt::Display) -> StorageError {
@@ -44,7 +48,7 @@ impl FjallBackend {
                 let ks = db
                     .keyspace(name, KeyspaceCreateOptions::default)
                     .map_err(io)?;
-                keyspaces.insert(ours.to_owned(), ks);
+                keyspaces.insert(ours.to_owned(), Some(ks));
             }
         }
         Ok(FjallBackend {
@@ -53,13 +57,35 @@ impl FjallBackend {
         })
     }
 
-    fn handle(&self, ks: &str) -> Result<Keyspace> {
+    /// The fjall keyspace, or None for a declared one not created yet (empty).
+    fn handle(&self, ks: &str) -> Result<Option<Keyspace>> {
         self.keyspaces
             .read()
             .map_err(poisoned)?
             .get(ks)
             .cloned()
             .ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()))
+    }
+
+    /// Create the fjall keyspace behind a seam keyspace (under the map's write lock).
+    fn materialize(
+        &self,
+        map: &mut HashMap<String, Option<Keyspace>>,
+        ks: &str,
+    ) -> Result<Keyspace> {
+        if let Some(Some(h)) = map.get(ks) {
+            return Ok(h.clone());
+        }
+        let full = format!("{PREFIX}{ks}");
+        if full.len() > 255 {
+            return Err(StorageError::Io(format!("invalid keyspace name {ks:?}")));
+        }
+        let h = self
+            .db
+            .keyspace(&full, KeyspaceCreateOptions::default)
+            .map_err(io)?;
+        map.insert(ks.to_owned(), Some(h.clone()));
+        Ok(h)
     }
 }
 
@@ -70,7 +96,9 @@ struct View<'a> {
 
 impl ReadView for View<'_> {
     fn get(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let h = self.backend.handle(ks)?;
+        let Some(h) = self.backend.handle(ks)? else {
+            return Ok(None);
+        };
         Ok(self.snap.get(&h, key).map_err(io)?.map(|v| v.to_vec()))
     }
 
@@ -82,7 +110,9 @@ impl ReadView for View<'_> {
         reverse: bool,
         visit: &mut Visitor<'_>,
     ) -> Result<()> {
-        let h = self.backend.handle(ks)?;
+        let Some(h) = self.backend.handle(ks)? else {
+            return Ok(());
+        };
         if !valid_range(start, end) {
             return Ok(());
         }
@@ -115,24 +145,21 @@ impl Backend for FjallBackend {
 
     fn create_keyspace(&self, ks: &str) -> Result<()> {
         let mut map = self.keyspaces.write().map_err(poisoned)?;
-        if map.contains_key(ks) {
-            return Ok(());
-        }
-        let full = format!("{PREFIX}{ks}");
-        if full.is_empty() || full.len() > 255 {
+        self.materialize(&mut map, ks).map(|_| ())
+    }
+
+    fn declare_keyspace(&self, ks: &str) -> Result<()> {
+        let mut map = self.keyspaces.write().map_err(poisoned)?;
+        if format!("{PREFIX}{ks}").len() > 255 {
             return Err(StorageError::Io(format!("invalid keyspace name {ks:?}")));
         }
-        let h = self
-            .db
-            .keyspace(&full, KeyspaceCreateOptions::default)
-            .map_err(io)?;
-        map.insert(ks.to_owned(), h);
+        map.entry(ks.to_owned()).or_insert(None);
         Ok(())
     }
 
     fn drop_keyspace(&self, ks: &str) -> Result<()> {
         let mut map = self.keyspaces.write().map_err(poisoned)?;
-        if let Some(h) = map.remove(ks) {
+        if let Some(Some(h)) = map.remove(ks) {
             self.db.delete_keyspace(h).map_err(io)?;
         }
         Ok(())
@@ -160,12 +187,29 @@ impl Backend for FjallBackend {
             Durability::Fsync => PersistMode::SyncAll,
             Durability::Buffered => PersistMode::Buffer,
         };
+        // Declared keyspaces this commit writes to are created first.
+        let pending = {
+            let map = self.keyspaces.read().map_err(poisoned)?;
+            ops.iter().any(|op| {
+                let (Op::Put { ks, .. } | Op::Delete { ks, .. }) = op;
+                matches!(map.get(ks.as_str()), Some(None))
+            })
+        };
+        if pending {
+            let mut map = self.keyspaces.write().map_err(poisoned)?;
+            for op in ops {
+                let (Op::Put { ks, .. } | Op::Delete { ks, .. }) = op;
+                if matches!(map.get(ks.as_str()), Some(None)) {
+                    self.materialize(&mut map, ks)?;
+                }
+            }
+        }
         let mut batch = self.db.batch().durability(Some(mode));
         {
             let map = self.keyspaces.read().map_err(poisoned)?;
-            let find = |ks: &str| {
-                map.get(ks)
-                    .ok_or_else(|| StorageError::NoKeyspace(ks.to_owned()))
+            let find = |ks: &str| match map.get(ks) {
+                Some(Some(h)) => Ok(h),
+                _ => Err(StorageError::NoKeyspace(ks.to_owned())),
             };
             for op in ops {
                 let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
@@ -207,6 +251,35 @@ mod tests {
             dirs.lock().unwrap().push(dir);
             Arc::new(b)
         });
+    }
+
+    #[test]
+    fn declared_keyspaces_are_created_by_their_first_write() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
+            b.declare_keyspace("meta").unwrap();
+            b.declare_keyspace("unused").unwrap();
+            // Nothing created on disk yet.
+            assert!(b.db.list_keyspace_names().is_empty());
+            b.commit(
+                &[Op::Put {
+                    ks: "meta".into(),
+                    key: b"k".to_vec(),
+                    value: b"v".to_vec(),
+                }],
+                Durability::Fsync,
+            )
+            .unwrap();
+            assert_eq!(b.db.list_keyspace_names().len(), 1);
+        }
+        // After a restart the written one is there; the other was never created.
+        let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
+        assert_eq!(b.keyspaces().unwrap(), vec!["meta".to_string()]);
+        assert_eq!(
+            b.snapshot().unwrap().get("meta", b"k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Backend>;
 
 pub fn run_all(make: Factory<'_>) {
     keyspaces(make);
+    declared_keyspaces(make);
     put_get_delete(make);
     atomic_across_keyspaces(make);
     missing_keyspace(make);
@@ -58,6 +59,59 @@ fn collect(
     })
     .unwrap();
     out
+}
+
+/// A declared keyspace reads as empty, is listed, takes writes (atomically with other
+/// keyspaces), and can be dropped, whether or not the backend has created it yet.
+pub fn declared_keyspaces(make: Factory<'_>) {
+    let b = make();
+    b.create_keyspace("real").unwrap();
+    b.declare_keyspace("lazy").unwrap();
+    b.declare_keyspace("lazy").unwrap();
+    b.declare_keyspace("never").unwrap();
+    let mut names = b.keyspaces().unwrap();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["lazy".to_string(), "never".to_string(), "real".to_string()]
+    );
+    let view = b.snapshot().unwrap();
+    assert_eq!(view.get("lazy", b"k").unwrap(), None);
+    drop(view);
+    assert!(collect(&*b, "lazy", Bound::Unbounded, Bound::Unbounded, false, 10).is_empty());
+    // A view taken before the first write (held across it where the backend allows).
+    let old = (!b.snapshots_block_writes()).then(|| b.snapshot().unwrap());
+    b.commit(
+        &[put("lazy", b"k", b"v"), put("real", b"k", b"w")],
+        Durability::Fsync,
+    )
+    .unwrap();
+    assert_eq!(
+        b.snapshot().unwrap().get("lazy", b"k").unwrap(),
+        Some(b"v".to_vec())
+    );
+    assert_eq!(
+        collect(&*b, "lazy", Bound::Unbounded, Bound::Unbounded, false, 10),
+        vec![b"k".to_vec()]
+    );
+    // ... still sees nothing there.
+    if let Some(old) = old {
+        assert_eq!(old.get("lazy", b"k").unwrap(), None);
+    }
+    // Declaring again does not lose data.
+    b.declare_keyspace("lazy").unwrap();
+    b.create_keyspace("lazy").unwrap();
+    assert_eq!(
+        b.snapshot().unwrap().get("lazy", b"k").unwrap(),
+        Some(b"v".to_vec())
+    );
+    b.drop_keyspace("never").unwrap();
+    b.drop_keyspace("lazy").unwrap();
+    assert_eq!(b.keyspaces().unwrap(), vec!["real".to_string()]);
+    assert!(matches!(
+        b.snapshot().unwrap().get("lazy", b"k"),
+        Err(StorageError::NoKeyspace(_))
+    ));
 }
 
 pub fn keyspaces(make: Factory<'_>) {

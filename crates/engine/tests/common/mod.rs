@@ -1,7 +1,8 @@
 //! The backend the engine tests run on: the memory backend, or a fresh schema on the
 //! PostgreSQL database named by FERRODYN_TEST_POSTGRES when FERRODYN_TEST_ENGINE_BACKEND is
 //! `postgres` (e.g. `FERRODYN_TEST_ENGINE_BACKEND=postgres
-//! FERRODYN_TEST_POSTGRES=$(scripts/postgres-up) cargo test -p ferrodyn-engine`).
+//! FERRODYN_TEST_POSTGRES=$(scripts/postgres-up) cargo test -p ferrodyn-engine`), or a fresh
+//! durable fjall database in a temporary directory when it is `fjall`.
 #![allow(dead_code, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -22,7 +23,17 @@ pub fn backend() -> Arc<dyn Backend> {
                 .expect("PostgreSQL test database"),
             )
         }
+        Ok("fjall") => {
+            // A fresh durable database per engine (left in the system temporary directory).
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let backend = ferrodyn_storage_fjall::FjallBackend::open(dir.path(), 8 << 20)
+                .expect("fjall database");
+            std::mem::forget(dir);
+            Arc::new(backend)
+        }
         Ok("memory") | Err(_) => Arc::new(MemoryBackend::new()),
-        Ok(other) => panic!("FERRODYN_TEST_ENGINE_BACKEND={other}: expected memory or postgres"),
+        Ok(other) => {
+            panic!("FERRODYN_TEST_ENGINE_BACKEND={other}: expected memory, fjall or postgres")
+        }
     }
 }
