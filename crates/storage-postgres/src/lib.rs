@@ -19,23 +19,31 @@
 //! # Transactions
 //!
 //! A [`ReadView`] is a `REPEATABLE READ READ ONLY` transaction on one pooled connection, so
-//! it is consistent across keyspaces. A commit group ([`Backend::write_group`]) is one
+//! it is consistent across keyspaces; [`Backend::read_view`] sends its BEGIN together with
+//! the first read (one round trip less), and a single-key [`Backend::read`] is one
+//! statement outside any transaction (a statement is its own snapshot). A commit group ([`Backend::write_group`]) is one
 //! `SERIALIZABLE` transaction: the group's reads and its writes (`INSERT ... SELECT FROM
 //! UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT (k) DO UPDATE` and `DELETE ... WHERE k =
 //! ANY($1::bytea[])`, one statement of each kind per keyspace, pipelined with the COMMIT
 //! in one round trip) happen in it, so two servers
 //! that read and then write the same key cannot both commit: one gets SQLSTATE 40001 (or
 //! 40P01), rolls back, waits a little (exponential back-off with jitter) and re-runs the
-//! whole group, whose closures are pure. `Durability::Fsync` commits as durably as the
+//! whole group, whose closures are pure. Before the real run the group is run dry against
+//! a view that answers "absent" for keys not yet read and notes them; they are then read
+//! in one `SELECT ... WHERE k = ANY($1)` per keyspace, pipelined with the BEGIN, so a group
+//! of many writes costs two round trips instead of one per read. `Durability::Fsync` commits as durably as the
 //! database is configured to; `Durability::Buffered` adds `SET LOCAL synchronous_commit TO
 //! OFF` on PostgreSQL (acknowledged before the WAL flush) and changes nothing on the others.
 //!
 //! # Driver, and how a synchronous seam calls it
 //!
 //! The driver is `tokio-postgres` 0.7: maintained, pure Rust, already on the tokio the
-//! server runs on, speaks the extended protocol with `query_typed` (parameters sent with
-//! their types, so a statement costs one round trip and needs no server-side prepared
-//! statement, which also suits poolers such as PgBouncer). The `postgres` crate is only a
+//! server runs on, speaks the extended protocol. Each pooled connection prepares a
+//! statement the first time it runs it and keeps it (protocol-level, named; at most
+//! `MAX_PREPARED`), so the database parses and plans each statement once per
+//! connection; [`Options::prepared_statements`] off sends every statement unprepared
+//! with typed parameters (`query_typed`, one round trip each) for poolers that cannot keep
+//! prepared statements. The `postgres` crate is only a
 //! synchronous wrapper around it that runs its own tokio runtime on the calling thread, so
 //! it panics when called from a tokio worker thread, which is where the engine's request
 //! handlers take their snapshots.
@@ -50,6 +58,10 @@
 //! worker the wait is wrapped in `tokio::task::block_in_place`, so the server's other
 //! requests move to another worker while this one waits for the database; without that,
 //! a two-core machine would have only two database round trips in flight at a time.
+//! The hottest read, a single key ([`Backend::read_async`], GetItem), is instead awaited
+//! on the caller's runtime when an idle connection is at hand: measured, the
+//! `block_in_place` hand-offs (the blocking pool's threads parking and waking) were most
+//! of the server's CPU per GetItem.
 //! (`block_in_place` + `Handle::block_on` on the server's runtime was the other candidate:
 //! it panics on current-thread runtimes and outside any runtime, that is on the commit
 //! thread, so it would have needed both paths anyway. Handing each query to the driver
@@ -76,10 +88,12 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use ferrodyn_storage::memory::valid_range;
-use ferrodyn_storage::{Backend, Durability, GroupFn, Op, ReadView, Result, StorageError, Visitor};
+use ferrodyn_storage::{
+    Backend, Durability, GroupFn, Op, ReadFuture, ReadView, Result, StorageError, Visitor,
+};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 /// The layout version this server writes (see [`MIGRATIONS`]).
 pub const SCHEMA_VERSION: i32 = 1;
@@ -102,6 +116,10 @@ pub struct Options {
     pub checkout_timeout: Duration,
     /// Re-runs of a commit group after serialization failures before giving up.
     pub max_retries: u32,
+    /// Prepare each statement once per connection and reuse it (the database then parses
+    /// and plans it once); off, every statement goes out unprepared with typed parameters
+    /// (`query_typed`), for poolers that cannot keep prepared statements.
+    pub prepared_statements: bool,
 }
 
 impl Default for Options {
@@ -110,6 +128,7 @@ impl Default for Options {
             pool_size: 16,
             checkout_timeout: Duration::from_secs(30),
             max_retries: 50,
+            prepared_statements: true,
         }
     }
 }
@@ -234,6 +253,24 @@ async fn join_all<T>(mut futs: Vec<Pin<Box<dyn Future<Output = T> + '_>>>) -> Ve
     .await
 }
 
+/// Run one statement and collect its rows: `st` if prepared, else `sql` unprepared. The
+/// request goes out at the first poll, so futures of this kind polled in order are
+/// pipelined in that order.
+async fn run(
+    client: &Client,
+    st: Option<&Statement>,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+    match st {
+        Some(st) => {
+            let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(p, _)| *p).collect();
+            client.query(st, &values).await
+        }
+        None => client.query_typed(sql, params).await,
+    }
+}
+
 /// Run `f`, which blocks, telling tokio first when this is one of its multi-thread workers.
 fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
@@ -282,28 +319,112 @@ struct Pool {
 }
 
 struct PoolState {
-    idle: Vec<Client>,
+    idle: Vec<Pooled>,
     /// Connections open or being opened, idle or not.
     open: usize,
+}
+
+/// Most prepared statements kept per connection; past that the cache starts afresh.
+const MAX_PREPARED: usize = 256;
+
+/// A pooled connection and the statements prepared on it (SQL text -> statement).
+struct Pooled {
+    client: Client,
+    prepared: Mutex<HashMap<String, Statement>>,
 }
 
 /// A connection taken from the pool; goes back on drop unless marked broken.
 struct Conn<'a> {
     backend: &'a PostgresBackend,
-    client: Option<Client>,
+    client: Option<Pooled>,
     broken: bool,
 }
 
 impl Conn<'_> {
     fn client(&self) -> Result<&Client> {
-        self.client.as_ref().ok_or(StorageError::Closed)
+        self.client
+            .as_ref()
+            .map(|p| &p.client)
+            .ok_or(StorageError::Closed)
+    }
+
+    /// `sql` prepared on this connection with parameters of `types`: from the cache, else
+    /// prepared now (one round trip, once per connection and statement). `None` when the
+    /// backend sends statements unprepared ([`Options::prepared_statements`]).
+    fn prepared(
+        &self,
+        sql: &str,
+        types: &[Type],
+    ) -> std::result::Result<Option<Statement>, tokio_postgres::Error> {
+        if !self.backend.opts.prepared_statements {
+            return Ok(None);
+        }
+        let Some(p) = &self.client else {
+            return Ok(None);
+        };
+        if let Some(st) = p.prepared.lock().ok().and_then(|m| m.get(sql).cloned()) {
+            return Ok(Some(st));
+        }
+        let st = wait(p.client.prepare_typed(sql, types))?;
+        if let Ok(mut m) = p.prepared.lock() {
+            if m.len() >= MAX_PREPARED {
+                m.clear();
+            }
+            m.insert(sql.to_owned(), st.clone());
+        }
+        Ok(Some(st))
+    }
+
+    /// [`Conn::query`] awaited instead of waited for.
+    async fn query_async(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+        let Some(p) = &self.client else {
+            return Ok(Vec::new());
+        };
+        let cached = if self.backend.opts.prepared_statements {
+            match p.prepared.lock().ok().and_then(|m| m.get(sql).cloned()) {
+                Some(st) => Some(st),
+                None => {
+                    let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+                    let st = p.client.prepare_typed(sql, &types).await?;
+                    if let Ok(mut m) = p.prepared.lock() {
+                        if m.len() >= MAX_PREPARED {
+                            m.clear();
+                        }
+                        m.insert(sql.to_owned(), st.clone());
+                    }
+                    Some(st)
+                }
+            }
+        } else {
+            None
+        };
+        run(&p.client, cached.as_ref(), sql, params).await
+    }
+
+    /// Run `sql` with `params` (and their types) and wait for its rows: as the prepared
+    /// statement when there is one, else unprepared.
+    fn query(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let st = self.prepared(sql, &types)?;
+        match &self.client {
+            Some(p) => wait(run(&p.client, st.as_ref(), sql, params)),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Run statements with no result (BEGIN, COMMIT, DDL); marks the connection broken if
     /// that fails for any reason other than an error the database reported.
     fn exec(&mut self, sql: &str) -> std::result::Result<(), tokio_postgres::Error> {
         let r = match &self.client {
-            Some(c) => wait(c.batch_execute(sql)),
+            Some(c) => wait(c.client.batch_execute(sql)),
             None => return Ok(()),
         };
         if let Err(e) = &r {
@@ -324,7 +445,7 @@ impl Drop for Conn<'_> {
         let Ok(mut st) = pool.state.lock() else {
             return;
         };
-        if self.broken || client.is_closed() {
+        if self.broken || client.client.is_closed() {
             st.open = st.open.saturating_sub(1);
         } else {
             st.idle.push(client);
@@ -457,13 +578,35 @@ impl PostgresBackend {
         blocking(|| self.checkout())
     }
 
+    /// An idle pooled connection if there is one, without waiting or dialing.
+    fn idle_conn(&self) -> Result<Option<Conn<'_>>> {
+        let mut st = self.pool.state.lock().map_err(poisoned)?;
+        while let Some(c) = st.idle.pop() {
+            if c.client.is_closed() {
+                st.open = st.open.saturating_sub(1);
+            } else {
+                return Ok(Some(Conn {
+                    backend: self,
+                    client: Some(c),
+                    broken: false,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The table of `ks` if this server already knows it.
+    fn known_table(&self, ks: &str) -> Result<Option<String>> {
+        Ok(self.tables.read().map_err(poisoned)?.get(ks).cloned())
+    }
+
     fn checkout(&self) -> Result<Conn<'_>> {
         let deadline = Instant::now() + self.opts.checkout_timeout;
         let pool = &self.pool;
         let mut st = pool.state.lock().map_err(poisoned)?;
         loop {
             while let Some(c) = st.idle.pop() {
-                if c.is_closed() {
+                if c.client.is_closed() {
                     st.open = st.open.saturating_sub(1);
                 } else {
                     return Ok(Conn {
@@ -479,7 +622,10 @@ impl PostgresBackend {
                 return match self.dial() {
                     Ok(c) => Ok(Conn {
                         backend: self,
-                        client: Some(c),
+                        client: Some(Pooled {
+                            client: c,
+                            prepared: Mutex::new(HashMap::new()),
+                        }),
                         broken: false,
                     }),
                     Err(e) => {
@@ -586,11 +732,12 @@ impl PostgresBackend {
         if let Some(t) = self.tables.read().map_err(poisoned)?.get(ks) {
             return Ok(Some(t.clone()));
         }
-        let rows = wait(conn.client()?.query_typed(
-            "SELECT tbl FROM ferrodyn_keyspaces WHERE name = $1",
-            &[(&ks, Type::TEXT)],
-        ))
-        .map_err(|e| sql_err(ks, &e))?;
+        let rows = conn
+            .query(
+                "SELECT tbl FROM ferrodyn_keyspaces WHERE name = $1",
+                &[(&ks, Type::TEXT)],
+            )
+            .map_err(|e| sql_err(ks, &e))?;
         let Some(t) = rows.first().and_then(|r| r.try_get::<_, String>(0).ok()) else {
             return Ok(None);
         };
@@ -622,9 +769,7 @@ impl PostgresBackend {
             }
             _ => "BEGIN ISOLATION LEVEL SERIALIZABLE",
         };
-        if let Err(e) = conn.exec(begin) {
-            return Attempt::from_sql("", &e);
-        }
+        // BEGIN goes out with the group's first statement (see `View::begin`).
         let view = View {
             backend: self,
             conn: std::mem::replace(
@@ -637,36 +782,69 @@ impl PostgresBackend {
             ),
             failure: Mutex::new(None),
             in_tx: false,
+            begin: Mutex::new(Some(begin)),
             memo: Some(Mutex::new(HashMap::new())),
         };
-        let ran = run(&view);
+        // A dry run first, against a view that answers "absent" for every key it has not
+        // read and notes the key: then one statement per keyspace fetches all of them
+        // (pipelined with the BEGIN), and the real run below finds them in the memo
+        // instead of costing a round trip each. `run` is pure, so the dry run leaves
+        // nothing behind; keys that only the real run reaches are read one by one.
+        let wanted = {
+            let dry = DryRun {
+                view: &view,
+                wanted: Mutex::new(Vec::new()),
+            };
+            // Its outcome does not count, nor a panic (a closure may count on a value
+            // being there): the real run decides.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&dry)));
+            dry.wanted.into_inner().unwrap_or_default()
+        };
+        let ran = match view.prefetch(wanted) {
+            Ok(()) => run(&view),
+            Err(e) => Err(e),
+        };
         let failure = view.failure.lock().ok().and_then(|mut f| f.take());
+        let pending = view.begin.lock().ok().and_then(|mut b| b.take());
         *conn = view.into_conn();
         // A failed statement aborts the transaction (and a COMMIT would then quietly roll
         // back): whatever the closures made of the error, the group is over.
+        // (With the BEGIN still unsent there is no transaction to end.)
+        let end = |conn: &mut Conn<'_>| {
+            if pending.is_none() {
+                rollback(conn);
+            }
+        };
         if let Some(f) = failure {
-            rollback(conn);
+            end(conn);
             return f;
         }
         let ops = match ran {
             Ok(ops) => ops,
             Err(e) => {
-                rollback(conn);
+                end(conn);
                 return Attempt::Failed(e);
             }
         };
         if ops.is_empty() {
-            rollback(conn);
+            end(conn);
             return Attempt::Done;
         }
-        self.apply_and_commit(conn, &ops)
+        self.apply_and_commit(conn, &ops, pending)
     }
 
     /// The writes of a group, one upsert and one delete statement per keyspace at most,
     /// then COMMIT: all sent at once (pipelined), so they cost one round trip. Every answer
     /// is read; a failed statement aborts the transaction, and the COMMIT behind it then
     /// only rolls back, which the failed statement's error reports.
-    fn apply_and_commit(&self, conn: &mut Conn<'_>, ops: &[Op]) -> Attempt {
+    fn apply_and_commit(&self, conn: &mut Conn<'_>, ops: &[Op], begin: Option<&str>) -> Attempt {
+        // A group that read nothing has not begun its transaction yet. The BEGIN is awaited
+        // here, not pipelined: the writes must never run outside the transaction.
+        if let Some(b) = begin {
+            if let Err(e) = conn.exec(b) {
+                return Attempt::from_sql("", &e);
+            }
+        }
         // keyspace -> (put keys, put values, deleted keys); all checked before any write.
         type Writes<'o> = (Vec<&'o [u8]>, Vec<&'o [u8]>, Vec<&'o [u8]>);
         let mut by_ks: BTreeMap<&str, Writes<'_>> = BTreeMap::new();
@@ -718,9 +896,6 @@ impl PostgresBackend {
                 ));
             }
         }
-        let Some(client) = conn.client.as_ref() else {
-            return Attempt::Failed(StorageError::Closed);
-        };
         let params: Vec<Vec<(&(dyn ToSql + Sync), Type)>> = stmts
             .iter()
             .map(|(_, _, ps)| {
@@ -729,15 +904,33 @@ impl PostgresBackend {
                     .collect()
             })
             .collect();
+        // Prepared (where not yet) before anything is sent, so that the pipeline below
+        // goes out in order.
+        let mut prepared = Vec::with_capacity(stmts.len());
+        for ((ks, sql, _), types) in stmts.iter().zip(&params) {
+            let types: Vec<Type> = types.iter().map(|(_, t)| t.clone()).collect();
+            match conn.prepared(sql, &types) {
+                Ok(st) => prepared.push(st),
+                Err(e) => {
+                    if e.as_db_error().is_none() {
+                        conn.broken = true;
+                    }
+                    rollback(conn);
+                    return self.attempt_err(ks, &e);
+                }
+            }
+        }
+        let Some(client) = conn.client.as_ref().map(|p| &p.client) else {
+            return Attempt::Failed(StorageError::Closed);
+        };
         type Answer<'f> =
             Pin<Box<dyn Future<Output = std::result::Result<(), tokio_postgres::Error>> + 'f>>;
-        let mut futs: Vec<Answer<'_>> = stmts
-            .iter()
-            .zip(&params)
-            .map(|((_, sql, _), ps)| {
-                Box::pin(async move { client.query_typed(sql, ps).await.map(drop) }) as Answer<'_>
-            })
-            .collect();
+        let mut futs: Vec<Answer<'_>> = Vec::with_capacity(stmts.len() + 1);
+        for (((_, sql, _), ps), st) in stmts.iter().zip(&params).zip(&prepared) {
+            futs.push(Box::pin(async move {
+                run(client, st.as_ref(), sql, ps).await.map(drop)
+            }));
+        }
         futs.push(Box::pin(client.batch_execute("COMMIT")));
         let answers = wait(join_all(futs));
         let (commit, writes) = match answers.split_last() {
@@ -860,6 +1053,9 @@ fn backoff(attempt: u32) -> Duration {
 // ---------------------------------------------------------------------------------------
 // Reads
 
+/// A statement's parameters and their types.
+type Params<'p> = &'p [(&'p (dyn ToSql + Sync), Type)];
+
 /// Values read inside a commit group: (keyspace, key) -> value.
 type Reads = HashMap<(String, Vec<u8>), Option<Vec<u8>>>;
 
@@ -872,6 +1068,9 @@ struct View<'a> {
     failure: Mutex<Option<Attempt>>,
     /// A snapshot's own transaction, rolled back on drop.
     in_tx: bool,
+    /// The transaction's BEGIN while not yet sent: it goes out in one round trip with the
+    /// first statement (pipelined) instead of costing one of its own.
+    begin: Mutex<Option<&'static str>>,
     /// Inside a group: the values already read. The group's writes are only sent at its
     /// end, so a key reads the same every time within one attempt, and the transactions of
     /// a group that all read one row (a table's catalog entry) cost one round trip.
@@ -883,16 +1082,121 @@ impl<'a> View<'a> {
     fn read(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let t = self.table(ks)?;
         let sql = format!("SELECT v FROM {t} WHERE k = $1");
-        let rows = wait(
-            self.conn
-                .client()?
-                .query_typed(&sql, &[(&key, Type::BYTEA)]),
-        )
-        .map_err(|e| self.failed(ks, &e))?;
+        let rows = self.query(ks, &sql, &[(&key, Type::BYTEA)])?;
         match rows.first() {
             None => Ok(None),
             Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
         }
+    }
+
+    /// Run one statement in the view's transaction, sending the BEGIN with it if that is
+    /// still pending.
+    fn query(
+        &self,
+        ks: &str,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>> {
+        let mut rows = self.query_all(&[(ks, sql, params)])?;
+        rows.pop()
+            .ok_or_else(|| StorageError::Io("no answer".into()))
+    }
+
+    /// Run statements (keyspace, SQL, parameters) in the view's transaction, all sent at
+    /// once (pipelined, after the BEGIN if that is still pending): one round trip, plus
+    /// one for preparing those this connection has not prepared yet. Their rows in order.
+    fn query_all(&self, stmts: &[(&str, &str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
+        let mut prepared = Vec::with_capacity(stmts.len());
+        for (ks, sql, params) in stmts {
+            let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+            let st = self
+                .conn
+                .prepared(sql, &types)
+                .map_err(|e| self.failed(ks, &e))?;
+            prepared.push(st);
+        }
+        let client = self.conn.client()?;
+        let begin = self.begin.lock().map_err(poisoned)?.take();
+        type Answer<'f> = Pin<
+            Box<dyn Future<Output = std::result::Result<Vec<Row>, tokio_postgres::Error>> + 'f>,
+        >;
+        let mut futs: Vec<Answer<'_>> = Vec::with_capacity(stmts.len() + 1);
+        if let Some(begin) = begin {
+            futs.push(Box::pin(async move {
+                client.batch_execute(begin).await.map(|()| Vec::new())
+            }));
+        }
+        for ((_, sql, params), st) in stmts.iter().zip(&prepared) {
+            futs.push(Box::pin(run(client, st.as_ref(), sql, params)));
+        }
+        let mut answers = wait(join_all(futs)).into_iter();
+        if begin.is_some() {
+            // The BEGIN's failure first: without it the statements ran outside the
+            // transaction.
+            if let Some(Err(e)) = answers.next() {
+                return Err(self.failed("", &e));
+            }
+        }
+        stmts
+            .iter()
+            .zip(answers)
+            .map(|((ks, _, _), a)| a.map_err(|e| self.failed(ks, &e)))
+            .collect()
+    }
+
+    /// Read `keys` (keyspace, key) into the memo: one statement per keyspace, all sent at
+    /// once.
+    fn prefetch(&self, keys: Vec<(String, Vec<u8>)>) -> Result<()> {
+        let Some(memo) = &self.memo else {
+            return Ok(());
+        };
+        let mut by_ks: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for (ks, key) in keys {
+            if ferrodyn_storage::check_key(&key).is_ok() {
+                by_ks.entry(ks).or_default().push(key);
+            }
+        }
+        // (keyspace, SQL, keys)
+        let mut plan: Vec<(String, String, Vec<&[u8]>)> = Vec::new();
+        for (ks, keys) in &mut by_ks {
+            keys.sort_unstable();
+            keys.dedup();
+            // A keyspace this server does not know: left to the real run to report.
+            let Ok(t) = self.table(ks) else {
+                continue;
+            };
+            let list: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            plan.push((
+                ks.clone(),
+                format!("SELECT k, v FROM {t} WHERE k = ANY($1)"),
+                list,
+            ));
+        }
+        if plan.is_empty() {
+            return Ok(());
+        }
+        let params: Vec<[(&(dyn ToSql + Sync), Type); 1]> = plan
+            .iter()
+            .map(|(_, _, list)| [(list as &(dyn ToSql + Sync), Type::BYTEA_ARRAY)])
+            .collect();
+        let stmts: Vec<(&str, &str, Params<'_>)> = plan
+            .iter()
+            .zip(&params)
+            .map(|((ks, sql, _), ps)| (ks.as_str(), sql.as_str(), ps.as_slice()))
+            .collect();
+        let answers = self.query_all(&stmts)?;
+        let mut m = memo.lock().map_err(poisoned)?;
+        for ((ks, _, keys), rows) in plan.iter().zip(&answers) {
+            for key in keys {
+                m.insert((ks.clone(), key.to_vec()), None);
+            }
+            for r in rows {
+                let k: Vec<u8> = r.try_get(0).map_err(io)?;
+                let v: Vec<u8> = r.try_get(1).map_err(io)?;
+                m.insert((ks.clone(), k), Some(v));
+            }
+        }
+        Ok(())
     }
 
     fn into_conn(mut self) -> Conn<'a> {
@@ -937,7 +1241,8 @@ impl<'a> View<'a> {
 
 impl Drop for View<'_> {
     fn drop(&mut self) {
-        if !self.in_tx {
+        let begun = self.begin.get_mut().map(|b| b.is_none()).unwrap_or(true);
+        if !self.in_tx || !begun {
             return;
         }
         // End the read-only transaction without waiting for the answer: the ROLLBACK is
@@ -945,7 +1250,7 @@ impl Drop for View<'_> {
         // task reads and drops the reply. Saves one of a snapshot read's three round trips.
         let sent = match &self.conn.client {
             Some(c) => {
-                let fut = std::pin::pin!(c.batch_execute("ROLLBACK"));
+                let fut = std::pin::pin!(c.client.batch_execute("ROLLBACK"));
                 let mut cx = Context::from_waker(Waker::noop());
                 // The first poll encodes and sends; only a closed connection answers at once.
                 !matches!(fut.poll(&mut cx), Poll::Ready(Err(_)))
@@ -1013,8 +1318,7 @@ impl ReadView for View<'_> {
                 if reverse { "DESC" } else { "ASC" },
                 params.len()
             );
-            let rows = wait(self.conn.client()?.query_typed(&sql, &params))
-                .map_err(|e| self.failed(ks, &e))?;
+            let rows = self.query(ks, &sql, &params)?;
             let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= page;
             let mut last: Option<Vec<u8>> = None;
             for r in &rows {
@@ -1037,6 +1341,38 @@ impl ReadView for View<'_> {
             }
             page = (page * 4).min(MAX_PAGE);
         }
+    }
+}
+
+/// The view of a commit group's dry run (see `try_group`): what the group has already read
+/// is answered from the memo, any other key is noted and answered as absent. Scans read
+/// the database (they are rare in write transactions).
+struct DryRun<'v, 'a> {
+    view: &'v View<'a>,
+    wanted: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+impl ReadView for DryRun<'_, '_> {
+    fn get(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let id = (ks.to_owned(), key.to_vec());
+        if let Some(memo) = &self.view.memo {
+            if let Some(v) = memo.lock().map_err(poisoned)?.get(&id) {
+                return Ok(v.clone());
+            }
+        }
+        self.wanted.lock().map_err(poisoned)?.push(id);
+        Ok(None)
+    }
+
+    fn scan(
+        &self,
+        ks: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        self.view.scan(ks, start, end, reverse, visit)
     }
 }
 
@@ -1143,8 +1479,63 @@ impl Backend for PostgresBackend {
             conn,
             failure: Mutex::new(None),
             in_tx: true,
+            begin: Mutex::new(None),
             memo: None,
         }))
+    }
+
+    fn read_view(&self) -> Result<Box<dyn ReadView + '_>> {
+        // The BEGIN goes out with the first read, which fixes the view: one round trip
+        // less than `snapshot`.
+        Ok(Box::new(View {
+            backend: self,
+            conn: self.conn()?,
+            failure: Mutex::new(None),
+            in_tx: true,
+            begin: Mutex::new(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")),
+            memo: None,
+        }))
+    }
+
+    fn read_async<'a>(&'a self, ks: &'a str, key: &'a [u8]) -> ReadFuture<'a> {
+        Box::pin(async move {
+            // Awaited on the caller's runtime: no `block_in_place`, no thread parked. Only
+            // the common case is done so (an idle connection, the keyspace's table known);
+            // anything else takes the blocking path.
+            let (Some(mut conn), Some(t)) = (self.idle_conn()?, self.known_table(ks)?) else {
+                return self.read(ks, key);
+            };
+            let sql = format!("SELECT v FROM {} WHERE k = $1", quoted(&t));
+            let rows = match conn.query_async(&sql, &[(&key, Type::BYTEA)]).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    if e.as_db_error().is_none() {
+                        conn.broken = true;
+                    }
+                    if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
+                        self.forget(ks);
+                    }
+                    return Err(sql_err(ks, &e));
+                }
+            };
+            match rows.first() {
+                None => Ok(None),
+                Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
+            }
+        })
+    }
+
+    fn read(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // One statement is its own snapshot (autocommit): no transaction around it.
+        View {
+            backend: self,
+            conn: self.conn()?,
+            failure: Mutex::new(None),
+            in_tx: false,
+            begin: Mutex::new(None),
+            memo: None,
+        }
+        .read(ks, key)
     }
 
     fn shared(&self) -> bool {

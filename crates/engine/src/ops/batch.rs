@@ -150,7 +150,7 @@ impl Engine {
         let mut out = BatchGetItemOutput::default();
         let mut units: HashMap<String, f64> = HashMap::new();
         let mut bytes = 0usize;
-        let view = self.store.snapshot().map_err(storage_error)?;
+        let view = self.store.read_view().map_err(storage_error)?;
         for plan in plans {
             let name = plan.meta.name.clone();
             let found = out.responses.entry(name.clone()).or_default();

@@ -730,7 +730,7 @@ impl Engine {
         let mut stopped = false;
         let mut failure: Option<ApiError> = None;
         {
-            let view = self.store.snapshot().map_err(storage_error)?;
+            let view = self.store.read_view().map_err(storage_error)?;
             if bounds_nonempty(&plan.start, &plan.end) {
                 view.scan(
                     &plan.keyspace,
