@@ -154,6 +154,8 @@ pub struct PostgresBackend {
     tables: RwLock<HashMap<String, String>>,
     /// Commit groups re-run after a serialization failure or deadlock.
     conflicts: AtomicU64,
+    /// Single-key reads in flight and waiting (see `read_coalesced`).
+    reads: Arc<Mutex<Coalescer>>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -530,6 +532,7 @@ impl PostgresBackend {
             },
             tables: RwLock::new(HashMap::new()),
             conflicts: AtomicU64::new(0),
+            reads: Arc::new(Mutex::new(Coalescer::default())),
         })
     }
 
@@ -1498,31 +1501,7 @@ impl Backend for PostgresBackend {
     }
 
     fn read_async<'a>(&'a self, ks: &'a str, key: &'a [u8]) -> ReadFuture<'a> {
-        Box::pin(async move {
-            // Awaited on the caller's runtime: no `block_in_place`, no thread parked. Only
-            // the common case is done so (an idle connection, the keyspace's table known);
-            // anything else takes the blocking path.
-            let (Some(mut conn), Some(t)) = (self.idle_conn()?, self.known_table(ks)?) else {
-                return self.read(ks, key);
-            };
-            let sql = format!("SELECT v FROM {} WHERE k = $1", quoted(&t));
-            let rows = match conn.query_async(&sql, &[(&key, Type::BYTEA)]).await {
-                Ok(rows) => rows,
-                Err(e) => {
-                    if e.as_db_error().is_none() {
-                        conn.broken = true;
-                    }
-                    if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
-                        self.forget(ks);
-                    }
-                    return Err(sql_err(ks, &e));
-                }
-            };
-            match rows.first() {
-                None => Ok(None),
-                Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
-            }
-        })
+        Box::pin(self.read_coalesced(ks, key))
     }
 
     fn read(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -1567,6 +1546,236 @@ impl Backend for PostgresBackend {
                     std::thread::sleep(backoff(attempt));
                     attempt += 1;
                 }
+            }
+        }
+    }
+}
+
+/// Most single-key reads in flight at once as statements of their own; more wait and go
+/// out together in the next statement (see `read_coalesced`).
+const READS_IN_FLIGHT: usize = 4;
+/// Most keys read by one coalesced statement.
+const MAX_COALESCED: usize = 128;
+
+/// A single-key read's outcome.
+type Answer = Result<Option<Vec<u8>>>;
+
+/// Several keys to read in one statement, and where their entries go.
+type Many<'m> = (&'m Vec<&'m [u8]>, &'m mut HashMap<Vec<u8>, Vec<u8>>);
+
+/// What a waiting single-key read is told.
+enum Told {
+    Value(Result<Option<Vec<u8>>>),
+    /// Run the next statement yourself, for you and whoever waits by then, in this place
+    /// (which passes on if this is never received).
+    Lead(Place),
+}
+
+struct Waiting {
+    ks: String,
+    key: Vec<u8>,
+    tell: tokio::sync::oneshot::Sender<Told>,
+}
+
+#[derive(Default)]
+struct Coalescer {
+    in_flight: usize,
+    waiting: Vec<Waiting>,
+}
+
+/// A coalesced read's hold on a place in flight: on drop, the place goes to the first read
+/// still waiting (or is freed), whether the read finished, was cancelled, or the place was
+/// handed to a read that went away before taking it.
+struct Place {
+    /// `None` only for a place that was never really handed on.
+    reads: Option<Arc<Mutex<Coalescer>>>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let Some(reads) = self.reads.take() else {
+            return;
+        };
+        let Ok(mut c) = reads.lock() else {
+            return;
+        };
+        while !c.waiting.is_empty() {
+            let w = c.waiting.remove(0);
+            let next = Place {
+                reads: Some(reads.clone()),
+            };
+            match w.tell.send(Told::Lead(next)) {
+                Ok(()) => return,
+                // Emptied first: dropping it must not take the lock held right now.
+                Err(Told::Lead(mut p)) => p.reads = None,
+                Err(Told::Value(_)) => {}
+            }
+        }
+        c.in_flight = c.in_flight.saturating_sub(1);
+    }
+}
+
+impl PostgresBackend {
+    /// A single-key read, awaited on the caller's runtime (no `block_in_place`, no parked
+    /// thread). At most [`READS_IN_FLIGHT`] run at once; the reads that arrive meanwhile
+    /// wait, and the next to run reads all of them in one statement (`k = ANY($1)` per
+    /// keyspace): one round trip and one statement for many GetItems under load, none
+    /// waiting when there is no load. Each statement still starts after every read it
+    /// answers arrived, so it sees every write acknowledged before them.
+    async fn read_coalesced(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut told = {
+            let mut c = self.reads.lock().map_err(poisoned)?;
+            if c.in_flight < READS_IN_FLIGHT {
+                c.in_flight += 1;
+                None
+            } else {
+                let (tell, rx) = tokio::sync::oneshot::channel();
+                c.waiting.push(Waiting {
+                    ks: ks.to_owned(),
+                    key: key.to_vec(),
+                    tell,
+                });
+                Some(rx)
+            }
+        };
+        let place = match told.take() {
+            None => Place {
+                reads: Some(self.reads.clone()),
+            },
+            Some(rx) => match rx.await {
+                Ok(Told::Value(v)) => return v,
+                Ok(Told::Lead(place)) => place,
+                // The read that took ours was cancelled: read alone.
+                Err(_) => return self.read_direct(ks, key, None).await,
+            },
+        };
+        let others: Vec<Waiting> = {
+            let mut c = self.reads.lock().map_err(poisoned)?;
+            let n = c.waiting.len().min(MAX_COALESCED);
+            c.waiting.drain(..n).collect()
+        };
+        if others.is_empty() {
+            let v = self.read_direct(ks, key, None).await;
+            drop(place);
+            return v;
+        }
+        // keyspace -> keys, ours included
+        let mut by_ks: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
+        by_ks.entry(ks).or_default().push(key);
+        for w in &others {
+            by_ks.entry(w.ks.as_str()).or_default().push(&w.key);
+        }
+        let mut found: HashMap<(&str, &[u8]), Answer> = HashMap::new();
+        for (k, keys) in &by_ks {
+            match self.read_many(k, keys).await {
+                Ok(values) => {
+                    for (key, v) in keys.iter().zip(values) {
+                        found.insert((k, key), Ok(v));
+                    }
+                }
+                Err(e) => {
+                    for key in keys {
+                        found.insert((k, key), Err(e.clone()));
+                    }
+                }
+            }
+        }
+        drop(place);
+        let answer = |k: &str, key: &[u8]| {
+            found
+                .get(&(k, key))
+                .cloned()
+                .unwrap_or_else(|| Err(StorageError::Io("coalesced read lost a key".into())))
+        };
+        let mine = answer(ks, key);
+        let values: Vec<_> = others.iter().map(|w| answer(&w.ks, &w.key)).collect();
+        drop(by_ks);
+        drop(found);
+        for (w, v) in others.into_iter().zip(values) {
+            // A reader that went away needs no answer.
+            let _ = w.tell.send(Told::Value(v));
+        }
+        mine
+    }
+
+    /// Keys of one keyspace in one statement (one key: `k = $1`), their values in order.
+    async fn read_many(&self, ks: &str, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        if let [key] = keys {
+            return Ok(vec![self.read_direct(ks, key, None).await?]);
+        }
+        let mut unique: Vec<&[u8]> = keys.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut rows: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        self.read_direct(ks, &[], Some((&unique, &mut rows)))
+            .await?;
+        Ok(keys.iter().map(|k| rows.get(*k).cloned()).collect())
+    }
+
+    /// One statement outside any transaction: the value of `key`, or with `many` the
+    /// entries of those keys (into its map; the answer is then `None`). Awaited on the
+    /// caller's runtime when an idle connection and the table name are at hand, else
+    /// through the blocking path.
+    async fn read_direct(
+        &self,
+        ks: &str,
+        key: &[u8],
+        many: Option<Many<'_>>,
+    ) -> Result<Option<Vec<u8>>> {
+        let (Some(mut conn), Some(t)) = (self.idle_conn()?, self.known_table(ks)?) else {
+            return match many {
+                None => self.read(ks, key),
+                Some((keys, out)) => {
+                    for k in keys.iter() {
+                        if let Some(v) = self.read(ks, k)? {
+                            out.insert(k.to_vec(), v);
+                        }
+                    }
+                    Ok(None)
+                }
+            };
+        };
+        let t = quoted(&t);
+        let answer = match &many {
+            None => {
+                conn.query_async(
+                    &format!("SELECT v FROM {t} WHERE k = $1"),
+                    &[(&key, Type::BYTEA)],
+                )
+                .await
+            }
+            Some((keys, _)) => {
+                conn.query_async(
+                    &format!("SELECT k, v FROM {t} WHERE k = ANY($1)"),
+                    &[(*keys as &(dyn ToSql + Sync), Type::BYTEA_ARRAY)],
+                )
+                .await
+            }
+        };
+        let rows = match answer {
+            Ok(rows) => rows,
+            Err(e) => {
+                if e.as_db_error().is_none() {
+                    conn.broken = true;
+                }
+                if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
+                    self.forget(ks);
+                }
+                return Err(sql_err(ks, &e));
+            }
+        };
+        match many {
+            None => match rows.first() {
+                None => Ok(None),
+                Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
+            },
+            Some((_, out)) => {
+                for r in &rows {
+                    let k: Vec<u8> = r.try_get(0).map_err(io)?;
+                    let v: Vec<u8> = r.try_get(1).map_err(io)?;
+                    out.insert(k, v);
+                }
+                Ok(None)
             }
         }
     }
@@ -1891,6 +2100,61 @@ mod tests {
         drop(held);
         assert!(waiter.join().unwrap());
         assert_eq!(b.pool.state.lock().unwrap().open, 1);
+    }
+
+    /// Single-key reads from many tasks at once are coalesced into shared statements and
+    /// each still gets its own key's value (absent keys included), also when readers are
+    /// cancelled half-way; afterwards no place in flight is left taken.
+    #[test]
+    fn concurrent_single_key_reads_are_coalesced_correctly() {
+        let Some(url) = test_url("concurrent_single_key_reads_are_coalesced_correctly") else {
+            return;
+        };
+        let b = Arc::new(open(&fresh_schema(&url)));
+        b.create_keyspace("a").unwrap();
+        b.create_keyspace("b").unwrap();
+        let ops: Vec<Op> = (0..200u32)
+            .map(|i| Op::Put {
+                ks: if i % 2 == 0 { "a" } else { "b" }.into(),
+                key: i.to_be_bytes().to_vec(),
+                value: format!("v{i}").into_bytes(),
+            })
+            .collect();
+        b.commit(&ops, Durability::Fsync).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for t in 0..48u32 {
+                let b = b.clone();
+                tasks.push(tokio::spawn(async move {
+                    for n in 0..30u32 {
+                        let i = (t * 31 + n * 7) % 260;
+                        let ks = if i % 2 == 0 { "a" } else { "b" };
+                        let got = b.read_async(ks, &i.to_be_bytes()).await.unwrap();
+                        let want = (i < 200).then(|| format!("v{i}").into_bytes());
+                        assert_eq!(got, want, "key {i}");
+                        if n % 10 == 3 {
+                            // a reader that gives up at once
+                            let b2 = b.clone();
+                            let cancelled = tokio::spawn(async move {
+                                b2.read_async("a", &0u32.to_be_bytes()).await.map(drop)
+                            });
+                            cancelled.abort();
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let c = b.reads.lock().unwrap();
+        assert_eq!((c.in_flight, c.waiting.len()), (0, 0));
     }
 
     /// A snapshot's transaction ends (its ROLLBACK is not waited for) before the next user
