@@ -578,6 +578,10 @@ impl PostgresBackend {
 
     /// A connection from the pool, opening one if there is room, else waiting for one.
     fn conn(&self) -> Result<Conn<'_>> {
+        // An idle one needs no wait, so no `block_in_place` (a thread hand-off) either.
+        if let Some(c) = self.idle_conn()? {
+            return Ok(c);
+        }
         blocking(|| self.checkout())
     }
 
