@@ -807,10 +807,11 @@ impl PostgresBackend {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&dry)));
             dry.wanted.into_inner().unwrap_or_default()
         };
-        let ran = match view.prefetch(wanted) {
-            Ok(()) => run(&view),
-            Err(e) => Err(e),
-        };
+        // A failed prefetch is noted in `view.failure` and fails the group below; the real
+        // run still happens (its reads then fail at once, see `View::query_all`), so that
+        // no job keeps the outcome of its dry run, which read "absent" for everything.
+        let prefetched = view.prefetch(wanted);
+        let ran = run(&view).and_then(|ops| prefetched.map(|()| ops));
         let failure = view.failure.lock().ok().and_then(|mut f| f.take());
         let pending = view.begin.lock().ok().and_then(|mut b| b.take());
         *conn = view.into_conn();
@@ -1113,6 +1114,12 @@ impl<'a> View<'a> {
     /// once (pipelined, after the BEGIN if that is still pending): one round trip, plus
     /// one for preparing those this connection has not prepared yet. Their rows in order.
     fn query_all(&self, stmts: &[(&str, &str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
+        // After a failed statement the transaction is aborted: fail without asking.
+        if self.memo.is_some() && self.failure.lock().map_err(poisoned)?.is_some() {
+            return Err(StorageError::Aborted(
+                "an earlier statement of this commit group failed".into(),
+            ));
+        }
         let mut prepared = Vec::with_capacity(stmts.len());
         for (ks, sql, params) in stmts {
             let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
