@@ -61,7 +61,9 @@
 //! The hottest read, a single key ([`Backend::read_async`], GetItem), is instead awaited
 //! on the caller's runtime when an idle connection is at hand: measured, the
 //! `block_in_place` hand-offs (the blocking pool's threads parking and waking) were most
-//! of the server's CPU per GetItem.
+//! of the server's CPU per GetItem. Concurrent single-key reads are also coalesced: at
+//! most `READS_IN_FLIGHT` statements at once, the reads arriving meanwhile answered
+//! together by the next statement (`k = ANY($1)`).
 //! (`block_in_place` + `Handle::block_on` on the server's runtime was the other candidate:
 //! it panics on current-thread runtimes and outside any runtime, that is on the commit
 //! thread, so it would have needed both paths anyway. Handing each query to the driver
