@@ -1860,6 +1860,27 @@ mod tests {
         ferrodyn_storage::testsuite::run_all(&|| Arc::new(open(&fresh_schema(&url))));
     }
 
+    /// The same suite with every statement sent unprepared (`--storage-no-prepare`).
+    #[test]
+    fn shared_suite_unprepared() {
+        let Some(url) = test_url("shared_suite_unprepared") else {
+            return;
+        };
+        ferrodyn_storage::testsuite::run_all(&|| {
+            Arc::new(
+                PostgresBackend::open(
+                    fresh_schema(&url),
+                    Options {
+                        pool_size: 8,
+                        prepared_statements: false,
+                        ..Options::default()
+                    },
+                )
+                .unwrap(),
+            )
+        });
+    }
+
     #[test]
     fn table_names_are_plain_identifiers() {
         for ks in [
