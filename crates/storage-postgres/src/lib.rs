@@ -91,7 +91,8 @@ use std::time::{Duration, Instant};
 
 use ferrodyn_storage::memory::valid_range;
 use ferrodyn_storage::{
-    Backend, Durability, GroupFn, Op, ReadFuture, ReadView, Result, StorageError, Visitor,
+    Backend, Durability, GroupFn, Op, ReadFuture, ReadView, Result, ScanFuture, StorageError,
+    Visitor,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
@@ -282,6 +283,14 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
             tokio::task::block_in_place(f)
         }
         _ => f(),
+    }
+}
+
+/// The key of a bound (empty when unbounded, where it is not used).
+fn bound_key<'k>(b: &Bound<&'k [u8]>) -> &'k [u8] {
+    match b {
+        Bound::Included(k) | Bound::Excluded(k) => k,
+        Bound::Unbounded => &[],
     }
 }
 
@@ -1510,6 +1519,67 @@ impl Backend for PostgresBackend {
             in_tx: true,
             begin: Mutex::new(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")),
             memo: None,
+        }))
+    }
+
+    fn scan_async<'a>(
+        &'a self,
+        ks: &'a str,
+        start: Bound<&'a [u8]>,
+        end: Bound<&'a [u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Option<ScanFuture<'a>> {
+        Some(Box::pin(async move {
+            // One statement, so one snapshot; only when it needs no waiting.
+            let (Some(mut conn), Some(t)) = (self.idle_conn()?, self.known_table(ks)?) else {
+                return Ok(None);
+            };
+            if !valid_range(start, end) {
+                return Ok(Some(Vec::new()));
+            }
+            let limit = i64::try_from(max).unwrap_or(i64::MAX);
+            let mut conds: Vec<String> = Vec::new();
+            let mut params: Vec<(&(dyn ToSql + Sync), Type)> = Vec::new();
+            let (lo, hi) = (bound_key(&start), bound_key(&end));
+            for (bound, k, incl, excl) in [(&start, &lo, ">=", ">"), (&end, &hi, "<=", "<")] {
+                let op = match bound {
+                    Bound::Included(_) => incl,
+                    Bound::Excluded(_) => excl,
+                    Bound::Unbounded => continue,
+                };
+                params.push((k, Type::BYTEA));
+                conds.push(format!("k {op} ${}", params.len()));
+            }
+            params.push((&limit, Type::INT8));
+            let sql = format!(
+                "SELECT k, v FROM {}{}{} ORDER BY k {} LIMIT ${}",
+                quoted(&t),
+                if conds.is_empty() { "" } else { " WHERE " },
+                conds.join(" AND "),
+                if reverse { "DESC" } else { "ASC" },
+                params.len()
+            );
+            let rows = match conn.query_async(&sql, &params).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    if e.as_db_error().is_none() {
+                        conn.broken = true;
+                    }
+                    if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
+                        self.forget(ks);
+                    }
+                    return Err(sql_err(ks, &e));
+                }
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push((
+                    r.try_get::<_, Vec<u8>>(0).map_err(io)?,
+                    r.try_get::<_, Vec<u8>>(1).map_err(io)?,
+                ));
+            }
+            Ok(Some(out))
         }))
     }
 

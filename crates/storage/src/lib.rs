@@ -74,6 +74,13 @@ pub enum Op {
 pub type ReadFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + Send + 'a>>;
 
+/// Entries read by [`Backend::scan_async`], in scan order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What [`Backend::scan_async`] returns; `None` inside: the backend could not do it now.
+pub type ScanFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Entries>>> + Send + 'a>>;
+
 /// Range scans call this for every entry, in order; returning `false` stops the scan.
 pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> bool + 'a;
 
@@ -123,6 +130,21 @@ pub trait Backend: Send + Sync + 'static {
     /// without blocking the caller's thread; the default reads at once.
     fn read_async<'a>(&'a self, ks: &'a str, key: &'a [u8]) -> ReadFuture<'a> {
         Box::pin(std::future::ready(self.read(ks, key)))
+    }
+
+    /// Up to `max` entries of a range (as [`ReadView::scan`] visits them), read at one
+    /// moment without blocking the caller's thread; `None` when the backend cannot do that
+    /// (the default; then read through a view).
+    fn scan_async<'a>(
+        &'a self,
+        ks: &'a str,
+        start: Bound<&'a [u8]>,
+        end: Bound<&'a [u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Option<ScanFuture<'a>> {
+        let _ = (ks, start, end, reverse, max);
+        None
     }
 
     /// Like [`Backend::snapshot`], for readers that need nothing else fixed at the moment

@@ -185,6 +185,22 @@ impl Store {
         self.backend.read_async(ks, key).await
     }
 
+    /// Up to `max` entries of a range read at one moment, awaited (see
+    /// [`Backend::scan_async`]); `None` when the backend cannot, or could not now.
+    pub async fn scan_async(
+        &self,
+        ks: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Result<Option<crate::Entries>> {
+        match self.backend.scan_async(ks, start, end, reverse, max) {
+            Some(f) => f.await,
+            None => Ok(None),
+        }
+    }
+
     /// A consistent read view that may be fixed at its first read (see
     /// [`Backend::read_view`]): for a reader that takes it and reads at once.
     pub fn read_view(&self) -> Result<Box<dyn ReadView + '_>> {

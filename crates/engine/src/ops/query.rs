@@ -63,6 +63,9 @@ struct Plan {
     consistent: bool,
 }
 
+/// Entries a Query reads in one awaited statement before falling back to a view.
+const PREREAD: usize = 64;
+
 /// The shared request checks of Query and Scan.
 struct Common<'a> {
     select: Option<&'a str>,
@@ -560,7 +563,40 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
-        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref())
+        let preread = self.preread(&plan).await?;
+        self.read_page(
+            &meta,
+            plan,
+            input.return_consumed_capacity.as_deref(),
+            preread,
+        )
+    }
+
+    /// The whole page of `plan` in one awaited read, where the backend offers that
+    /// ([`ferrodyn_storage::Backend::scan_async`]) and the page surely lies within the
+    /// first [`PREREAD`] entries of the range: the range holds fewer, or (no key filter)
+    /// the Limit stops the page within them. Else `None`: read through a view.
+    async fn preread(&self, plan: &Plan) -> Result<Option<ferrodyn_storage::Entries>, ApiError> {
+        if plan.fetch || !bounds_nonempty(&plan.start, &plan.end) {
+            return Ok(None);
+        }
+        let Some(rows) = self
+            .store
+            .scan_async(
+                &plan.keyspace,
+                plan.start.as_ref().map(Vec::as_slice),
+                plan.end.as_ref().map(Vec::as_slice),
+                plan.reverse,
+                PREREAD,
+            )
+            .await
+            .map_err(storage_error)?
+        else {
+            return Ok(None);
+        };
+        let enough = rows.len() < PREREAD
+            || (plan.key_filter.is_none() && plan.limit.is_some_and(|l| l <= rows.len()));
+        Ok(enough.then_some(rows))
     }
 
     pub async fn scan(&self, input: ScanInput) -> Result<QueryOutput, ApiError> {
@@ -712,7 +748,7 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
-        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref())
+        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref(), None)
     }
 
     /// Read one page according to `plan`.
@@ -721,6 +757,7 @@ impl Engine {
         meta: &Arc<TableMeta>,
         plan: Plan,
         capacity_mode: Option<&str>,
+        preread: Option<ferrodyn_storage::Entries>,
     ) -> Result<QueryOutput, ApiError> {
         let mut items = Vec::new();
         let mut count = 0usize;
@@ -730,62 +767,75 @@ impl Engine {
         let mut stopped = false;
         let mut failure: Option<ApiError> = None;
         {
-            let view = self.store.read_view().map_err(storage_error)?;
-            if bounds_nonempty(&plan.start, &plan.end) {
-                view.scan(
-                    &plan.keyspace,
-                    plan.start.as_ref().map(Vec::as_slice),
-                    plan.end.as_ref().map(Vec::as_slice),
-                    plan.reverse,
-                    &mut |_, value| {
-                        let mut item = match decode_item(value) {
-                            Ok(i) => i,
-                            Err(e) => {
-                                failure = Some(ApiError::InternalServerError(e.to_string()));
-                                return false;
-                            }
-                        };
-                        if plan.fetch {
-                            // The whole item, from the table (LSIs fetch what they do not
-                            // project).
-                            let full = meta
-                                .schema
-                                .encode_item_key(&item)
-                                .ok()
-                                .and_then(|k| view.get(&meta.keyspace, &k).ok().flatten())
-                                .and_then(|b| decode_item(&b).ok());
-                            if let Some(full) = full {
-                                item = full;
-                            }
+            let view = match preread {
+                Some(_) => None,
+                None => Some(self.store.read_view().map_err(storage_error)?),
+            };
+            let mut visit = |_: &[u8], value: &[u8]| -> bool {
+                let mut item = match decode_item(value) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        failure = Some(ApiError::InternalServerError(e.to_string()));
+                        return false;
+                    }
+                };
+                if plan.fetch {
+                    // The whole item, from the table (LSIs fetch what they do not
+                    // project).
+                    let full = meta
+                        .schema
+                        .encode_item_key(&item)
+                        .ok()
+                        .and_then(|k| view.as_ref()?.get(&meta.keyspace, &k).ok().flatten())
+                        .and_then(|b| decode_item(&b).ok());
+                    if let Some(full) = full {
+                        item = full;
+                    }
+                }
+                if plan.key_filter.as_ref().is_some_and(|c| !eval(c, &item)) {
+                    return true;
+                }
+                scanned += 1;
+                bytes += item_size(&item);
+                if plan.filter.as_ref().is_none_or(|c| eval(c, &item)) {
+                    count += 1;
+                    if !plan.count_only {
+                        items.push(match &plan.projection {
+                            Some(p) => project(&item, p),
+                            None => item.clone(),
+                        });
+                    }
+                }
+                let full = plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
+                if full {
+                    last = Some(match &plan.index {
+                        Some(i) => i.page_key(&meta.schema, &item),
+                        None => meta.schema.project_key(&item),
+                    });
+                    stopped = true;
+                    return false;
+                }
+                true
+            };
+            match (&preread, &view) {
+                (Some(rows), _) => {
+                    for (k, v) in rows {
+                        if !visit(k, v) {
+                            break;
                         }
-                        if plan.key_filter.as_ref().is_some_and(|c| !eval(c, &item)) {
-                            return true;
-                        }
-                        scanned += 1;
-                        bytes += item_size(&item);
-                        if plan.filter.as_ref().is_none_or(|c| eval(c, &item)) {
-                            count += 1;
-                            if !plan.count_only {
-                                items.push(match &plan.projection {
-                                    Some(p) => project(&item, p),
-                                    None => item.clone(),
-                                });
-                            }
-                        }
-                        let full =
-                            plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
-                        if full {
-                            last = Some(match &plan.index {
-                                Some(i) => i.page_key(&meta.schema, &item),
-                                None => meta.schema.project_key(&item),
-                            });
-                            stopped = true;
-                            return false;
-                        }
-                        true
-                    },
-                )
-                .map_err(storage_error)?;
+                    }
+                }
+                (None, Some(view)) if bounds_nonempty(&plan.start, &plan.end) => {
+                    view.scan(
+                        &plan.keyspace,
+                        plan.start.as_ref().map(Vec::as_slice),
+                        plan.end.as_ref().map(Vec::as_slice),
+                        plan.reverse,
+                        &mut visit,
+                    )
+                    .map_err(storage_error)?;
+                }
+                _ => {}
             }
         }
         if let Some(e) = failure {
