@@ -329,6 +329,8 @@ fn quoted(ident: &str) -> String {
 struct Pool {
     state: Mutex<PoolState>,
     freed: Condvar,
+    /// The same news for async waiters (`wait_idle`).
+    freed_async: tokio::sync::Notify,
 }
 
 struct PoolState {
@@ -465,6 +467,7 @@ impl Drop for Conn<'_> {
         }
         drop(st);
         pool.freed.notify_one();
+        pool.freed_async.notify_one();
     }
 }
 
@@ -540,6 +543,7 @@ impl PostgresBackend {
                     open: 0,
                 }),
                 freed: Condvar::new(),
+                freed_async: tokio::sync::Notify::new(),
             },
             tables: RwLock::new(HashMap::new()),
             conflicts: AtomicU64::new(0),
@@ -611,6 +615,24 @@ impl PostgresBackend {
             }
         }
         Ok(None)
+    }
+
+    /// An idle pooled connection, awaiting one while all are open and busy; `None` when one
+    /// could be opened instead (opening one is left to the blocking path).
+    async fn wait_idle(&self) -> Result<Option<Conn<'_>>> {
+        loop {
+            let freed = self.pool.freed_async.notified();
+            let mut freed = std::pin::pin!(freed);
+            // Registered before looking, so a connection freed in between is not missed.
+            freed.as_mut().enable();
+            if let Some(c) = self.idle_conn()? {
+                return Ok(Some(c));
+            }
+            if self.pool.state.lock().map_err(poisoned)?.open < self.opts.pool_size {
+                return Ok(None);
+            }
+            freed.await;
+        }
     }
 
     /// The table of `ks` if this server already knows it.
@@ -1531,8 +1553,11 @@ impl Backend for PostgresBackend {
         max: usize,
     ) -> Option<ScanFuture<'a>> {
         Some(Box::pin(async move {
-            // One statement, so one snapshot; only when it needs no waiting.
-            let (Some(mut conn), Some(t)) = (self.idle_conn()?, self.known_table(ks)?) else {
+            // One statement, so one snapshot.
+            let Some(t) = self.known_table(ks)? else {
+                return Ok(None);
+            };
+            let Some(mut conn) = self.wait_idle().await? else {
                 return Ok(None);
             };
             if !valid_range(start, end) {
