@@ -305,7 +305,7 @@ impl Engine {
         }
         c.checked.store(now.to_bits(), Ordering::Relaxed);
         let loaded = (|| -> Result<Option<(u64, _)>, StorageError> {
-            let view = self.store.snapshot()?;
+            let view = self.store.read_view()?;
             let v = catalog_version(&*view)?;
             if v <= c.seen.load(Ordering::Acquire) {
                 return Ok(None);

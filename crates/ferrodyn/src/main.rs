@@ -78,6 +78,10 @@ struct Cli {
     /// Most connections to the --storage database
     #[arg(long, default_value_t = 16, value_name = "N")]
     storage_pool_size: usize,
+    /// Send every --storage statement unprepared (for poolers that cannot keep prepared
+    /// statements, such as PgBouncer before 1.21 in transaction mode)
+    #[arg(long)]
+    storage_no_prepare: bool,
     /// When a write is acknowledged
     #[arg(long, value_enum, default_value_t = DurabilityArg::Fsync)]
     durability: DurabilityArg,
@@ -341,6 +345,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         let opts = ferrodyn_storage_postgres::Options {
             pool_size: cli.storage_pool_size.max(1),
+            prepared_statements: !cli.storage_no_prepare,
             ..ferrodyn_storage_postgres::Options::default()
         };
         let b = ferrodyn_storage_postgres::PostgresBackend::connect(url, opts)

@@ -19,23 +19,31 @@
 //! # Transactions
 //!
 //! A [`ReadView`] is a `REPEATABLE READ READ ONLY` transaction on one pooled connection, so
-//! it is consistent across keyspaces. A commit group ([`Backend::write_group`]) is one
+//! it is consistent across keyspaces; [`Backend::read_view`] sends its BEGIN together with
+//! the first read (one round trip less), and a single-key [`Backend::read`] is one
+//! statement outside any transaction (a statement is its own snapshot). A commit group ([`Backend::write_group`]) is one
 //! `SERIALIZABLE` transaction: the group's reads and its writes (`INSERT ... SELECT FROM
 //! UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT (k) DO UPDATE` and `DELETE ... WHERE k =
 //! ANY($1::bytea[])`, one statement of each kind per keyspace, pipelined with the COMMIT
 //! in one round trip) happen in it, so two servers
 //! that read and then write the same key cannot both commit: one gets SQLSTATE 40001 (or
 //! 40P01), rolls back, waits a little (exponential back-off with jitter) and re-runs the
-//! whole group, whose closures are pure. `Durability::Fsync` commits as durably as the
+//! whole group, whose closures are pure. Before the real run the group is run dry against
+//! a view that answers "absent" for keys not yet read and notes them; they are then read
+//! in one `SELECT ... WHERE k = ANY($1)` per keyspace, pipelined with the BEGIN, so a group
+//! of many writes costs two round trips instead of one per read. `Durability::Fsync` commits as durably as the
 //! database is configured to; `Durability::Buffered` adds `SET LOCAL synchronous_commit TO
 //! OFF` on PostgreSQL (acknowledged before the WAL flush) and changes nothing on the others.
 //!
 //! # Driver, and how a synchronous seam calls it
 //!
 //! The driver is `tokio-postgres` 0.7: maintained, pure Rust, already on the tokio the
-//! server runs on, speaks the extended protocol with `query_typed` (parameters sent with
-//! their types, so a statement costs one round trip and needs no server-side prepared
-//! statement, which also suits poolers such as PgBouncer). The `postgres` crate is only a
+//! server runs on, speaks the extended protocol. Each pooled connection prepares a
+//! statement the first time it runs it and keeps it (protocol-level, named; at most
+//! `MAX_PREPARED`), so the database parses and plans each statement once per
+//! connection; [`Options::prepared_statements`] off sends every statement unprepared
+//! with typed parameters (`query_typed`, one round trip each) for poolers that cannot keep
+//! prepared statements. The `postgres` crate is only a
 //! synchronous wrapper around it that runs its own tokio runtime on the calling thread, so
 //! it panics when called from a tokio worker thread, which is where the engine's request
 //! handlers take their snapshots.
@@ -50,6 +58,12 @@
 //! worker the wait is wrapped in `tokio::task::block_in_place`, so the server's other
 //! requests move to another worker while this one waits for the database; without that,
 //! a two-core machine would have only two database round trips in flight at a time.
+//! The hottest read, a single key ([`Backend::read_async`], GetItem), is instead awaited
+//! on the caller's runtime when an idle connection is at hand: measured, the
+//! `block_in_place` hand-offs (the blocking pool's threads parking and waking) were most
+//! of the server's CPU per GetItem. Concurrent single-key reads are also coalesced: at
+//! most `READS_IN_FLIGHT` statements at once, the reads arriving meanwhile answered
+//! together by the next statement (`k = ANY($1)`).
 //! (`block_in_place` + `Handle::block_on` on the server's runtime was the other candidate:
 //! it panics on current-thread runtimes and outside any runtime, that is on the commit
 //! thread, so it would have needed both paths anyway. Handing each query to the driver
@@ -76,10 +90,13 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use ferrodyn_storage::memory::valid_range;
-use ferrodyn_storage::{Backend, Durability, GroupFn, Op, ReadView, Result, StorageError, Visitor};
+use ferrodyn_storage::{
+    Backend, Durability, GroupFn, Op, ReadFuture, ReadView, Result, ScanFuture, StorageError,
+    Visitor,
+};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 /// The layout version this server writes (see [`MIGRATIONS`]).
 pub const SCHEMA_VERSION: i32 = 1;
@@ -102,6 +119,10 @@ pub struct Options {
     pub checkout_timeout: Duration,
     /// Re-runs of a commit group after serialization failures before giving up.
     pub max_retries: u32,
+    /// Prepare each statement once per connection and reuse it (the database then parses
+    /// and plans it once); off, every statement goes out unprepared with typed parameters
+    /// (`query_typed`), for poolers that cannot keep prepared statements.
+    pub prepared_statements: bool,
 }
 
 impl Default for Options {
@@ -110,6 +131,7 @@ impl Default for Options {
             pool_size: 16,
             checkout_timeout: Duration::from_secs(30),
             max_retries: 50,
+            prepared_statements: true,
         }
     }
 }
@@ -135,6 +157,8 @@ pub struct PostgresBackend {
     tables: RwLock<HashMap<String, String>>,
     /// Commit groups re-run after a serialization failure or deadlock.
     conflicts: AtomicU64,
+    /// Single-key reads in flight and waiting (see `read_coalesced`).
+    reads: Arc<Mutex<Coalescer>>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -238,6 +262,24 @@ async fn join_all<T>(mut futs: Vec<Pin<Box<dyn Future<Output = T> + '_>>>) -> Ve
     .await
 }
 
+/// Run one statement and collect its rows: `st` if prepared, else `sql` unprepared. The
+/// request goes out at the first poll, so futures of this kind polled in order are
+/// pipelined in that order.
+async fn run(
+    client: &Client,
+    st: Option<&Statement>,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+    match st {
+        Some(st) => {
+            let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(p, _)| *p).collect();
+            client.query(st, &values).await
+        }
+        None => client.query_typed(sql, params).await,
+    }
+}
+
 /// Run `f`, which blocks, telling tokio first when this is one of its multi-thread workers.
 fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
@@ -245,6 +287,14 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
             tokio::task::block_in_place(f)
         }
         _ => f(),
+    }
+}
+
+/// The key of a bound (empty when unbounded, where it is not used).
+fn bound_key<'k>(b: &Bound<&'k [u8]>) -> &'k [u8] {
+    match b {
+        Bound::Included(k) | Bound::Excluded(k) => k,
+        Bound::Unbounded => &[],
     }
 }
 
@@ -283,31 +333,117 @@ fn quoted(ident: &str) -> String {
 struct Pool {
     state: Mutex<PoolState>,
     freed: Condvar,
+    /// The same news for async waiters (`wait_idle`).
+    freed_async: tokio::sync::Notify,
 }
 
 struct PoolState {
-    idle: Vec<Client>,
+    idle: Vec<Pooled>,
     /// Connections open or being opened, idle or not.
     open: usize,
+}
+
+/// Most prepared statements kept per connection; past that the cache starts afresh.
+const MAX_PREPARED: usize = 256;
+
+/// A pooled connection and the statements prepared on it (SQL text -> statement).
+struct Pooled {
+    client: Client,
+    prepared: Mutex<HashMap<String, Statement>>,
 }
 
 /// A connection taken from the pool; goes back on drop unless marked broken.
 struct Conn<'a> {
     backend: &'a PostgresBackend,
-    client: Option<Client>,
+    client: Option<Pooled>,
     broken: bool,
 }
 
 impl Conn<'_> {
     fn client(&self) -> Result<&Client> {
-        self.client.as_ref().ok_or(StorageError::Closed)
+        self.client
+            .as_ref()
+            .map(|p| &p.client)
+            .ok_or(StorageError::Closed)
+    }
+
+    /// `sql` prepared on this connection with parameters of `types`: from the cache, else
+    /// prepared now (one round trip, once per connection and statement). `None` when the
+    /// backend sends statements unprepared ([`Options::prepared_statements`]).
+    fn prepared(
+        &self,
+        sql: &str,
+        types: &[Type],
+    ) -> std::result::Result<Option<Statement>, tokio_postgres::Error> {
+        if !self.backend.opts.prepared_statements {
+            return Ok(None);
+        }
+        let Some(p) = &self.client else {
+            return Ok(None);
+        };
+        if let Some(st) = p.prepared.lock().ok().and_then(|m| m.get(sql).cloned()) {
+            return Ok(Some(st));
+        }
+        let st = wait(p.client.prepare_typed(sql, types))?;
+        if let Ok(mut m) = p.prepared.lock() {
+            if m.len() >= MAX_PREPARED {
+                m.clear();
+            }
+            m.insert(sql.to_owned(), st.clone());
+        }
+        Ok(Some(st))
+    }
+
+    /// [`Conn::query`] awaited instead of waited for.
+    async fn query_async(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+        let Some(p) = &self.client else {
+            return Ok(Vec::new());
+        };
+        let cached = if self.backend.opts.prepared_statements {
+            match p.prepared.lock().ok().and_then(|m| m.get(sql).cloned()) {
+                Some(st) => Some(st),
+                None => {
+                    let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+                    let st = p.client.prepare_typed(sql, &types).await?;
+                    if let Ok(mut m) = p.prepared.lock() {
+                        if m.len() >= MAX_PREPARED {
+                            m.clear();
+                        }
+                        m.insert(sql.to_owned(), st.clone());
+                    }
+                    Some(st)
+                }
+            }
+        } else {
+            None
+        };
+        run(&p.client, cached.as_ref(), sql, params).await
+    }
+
+    /// Run `sql` with `params` (and their types) and wait for its rows: as the prepared
+    /// statement when there is one, else unprepared.
+    fn query(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let st = self.prepared(sql, &types)?;
+        match &self.client {
+            Some(p) => wait(run(&p.client, st.as_ref(), sql, params)),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Run statements with no result (BEGIN, COMMIT, DDL); marks the connection broken if
     /// that fails for any reason other than an error the database reported.
     fn exec(&mut self, sql: &str) -> std::result::Result<(), tokio_postgres::Error> {
         let r = match &self.client {
-            Some(c) => wait(c.batch_execute(sql)),
+            Some(c) => wait(c.client.batch_execute(sql)),
             None => return Ok(()),
         };
         if let Err(e) = &r {
@@ -328,13 +464,14 @@ impl Drop for Conn<'_> {
         let Ok(mut st) = pool.state.lock() else {
             return;
         };
-        if self.broken || client.is_closed() {
+        if self.broken || client.client.is_closed() {
             st.open = st.open.saturating_sub(1);
         } else {
             st.idle.push(client);
         }
         drop(st);
         pool.freed.notify_one();
+        pool.freed_async.notify_one();
     }
 }
 
@@ -410,9 +547,11 @@ impl PostgresBackend {
                     open: 0,
                 }),
                 freed: Condvar::new(),
+                freed_async: tokio::sync::Notify::new(),
             },
             tables: RwLock::new(HashMap::new()),
             conflicts: AtomicU64::new(0),
+            reads: Arc::new(Mutex::new(Coalescer::default())),
         })
     }
 
@@ -458,7 +597,51 @@ impl PostgresBackend {
 
     /// A connection from the pool, opening one if there is room, else waiting for one.
     fn conn(&self) -> Result<Conn<'_>> {
+        // An idle one needs no wait, so no `block_in_place` (a thread hand-off) either.
+        if let Some(c) = self.idle_conn()? {
+            return Ok(c);
+        }
         blocking(|| self.checkout())
+    }
+
+    /// An idle pooled connection if there is one, without waiting or dialing.
+    fn idle_conn(&self) -> Result<Option<Conn<'_>>> {
+        let mut st = self.pool.state.lock().map_err(poisoned)?;
+        while let Some(c) = st.idle.pop() {
+            if c.client.is_closed() {
+                st.open = st.open.saturating_sub(1);
+            } else {
+                return Ok(Some(Conn {
+                    backend: self,
+                    client: Some(c),
+                    broken: false,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// An idle pooled connection, awaiting one while all are open and busy; `None` when one
+    /// could be opened instead (opening one is left to the blocking path).
+    async fn wait_idle(&self) -> Result<Option<Conn<'_>>> {
+        loop {
+            let freed = self.pool.freed_async.notified();
+            let mut freed = std::pin::pin!(freed);
+            // Registered before looking, so a connection freed in between is not missed.
+            freed.as_mut().enable();
+            if let Some(c) = self.idle_conn()? {
+                return Ok(Some(c));
+            }
+            if self.pool.state.lock().map_err(poisoned)?.open < self.opts.pool_size {
+                return Ok(None);
+            }
+            freed.await;
+        }
+    }
+
+    /// The table of `ks` if this server already knows it.
+    fn known_table(&self, ks: &str) -> Result<Option<String>> {
+        Ok(self.tables.read().map_err(poisoned)?.get(ks).cloned())
     }
 
     fn checkout(&self) -> Result<Conn<'_>> {
@@ -467,7 +650,7 @@ impl PostgresBackend {
         let mut st = pool.state.lock().map_err(poisoned)?;
         loop {
             while let Some(c) = st.idle.pop() {
-                if c.is_closed() {
+                if c.client.is_closed() {
                     st.open = st.open.saturating_sub(1);
                 } else {
                     return Ok(Conn {
@@ -483,7 +666,10 @@ impl PostgresBackend {
                 return match self.dial() {
                     Ok(c) => Ok(Conn {
                         backend: self,
-                        client: Some(c),
+                        client: Some(Pooled {
+                            client: c,
+                            prepared: Mutex::new(HashMap::new()),
+                        }),
                         broken: false,
                     }),
                     Err(e) => {
@@ -590,11 +776,12 @@ impl PostgresBackend {
         if let Some(t) = self.tables.read().map_err(poisoned)?.get(ks) {
             return Ok(Some(t.clone()));
         }
-        let rows = wait(conn.client()?.query_typed(
-            "SELECT tbl FROM ferrodyn_keyspaces WHERE name = $1",
-            &[(&ks, Type::TEXT)],
-        ))
-        .map_err(|e| sql_err(ks, &e))?;
+        let rows = conn
+            .query(
+                "SELECT tbl FROM ferrodyn_keyspaces WHERE name = $1",
+                &[(&ks, Type::TEXT)],
+            )
+            .map_err(|e| sql_err(ks, &e))?;
         let Some(t) = rows.first().and_then(|r| r.try_get::<_, String>(0).ok()) else {
             return Ok(None);
         };
@@ -626,9 +813,7 @@ impl PostgresBackend {
             }
             _ => "BEGIN ISOLATION LEVEL SERIALIZABLE",
         };
-        if let Err(e) = conn.exec(begin) {
-            return Attempt::from_sql("", &e);
-        }
+        // BEGIN goes out with the group's first statement (see `View::begin`).
         let view = View {
             backend: self,
             conn: std::mem::replace(
@@ -641,36 +826,70 @@ impl PostgresBackend {
             ),
             failure: Mutex::new(None),
             in_tx: false,
+            begin: Mutex::new(Some(begin)),
             memo: Some(Mutex::new(HashMap::new())),
         };
-        let ran = run(&view);
+        // A dry run first, against a view that answers "absent" for every key it has not
+        // read and notes the key: then one statement per keyspace fetches all of them
+        // (pipelined with the BEGIN), and the real run below finds them in the memo
+        // instead of costing a round trip each. `run` is pure, so the dry run leaves
+        // nothing behind; keys that only the real run reaches are read one by one.
+        let wanted = {
+            let dry = DryRun {
+                view: &view,
+                wanted: Mutex::new(Vec::new()),
+            };
+            // Its outcome does not count, nor a panic (a closure may count on a value
+            // being there): the real run decides.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&dry)));
+            dry.wanted.into_inner().unwrap_or_default()
+        };
+        // A failed prefetch is noted in `view.failure` and fails the group below; the real
+        // run still happens (its reads then fail at once, see `View::query_all`), so that
+        // no job keeps the outcome of its dry run, which read "absent" for everything.
+        let prefetched = view.prefetch(wanted);
+        let ran = run(&view).and_then(|ops| prefetched.map(|()| ops));
         let failure = view.failure.lock().ok().and_then(|mut f| f.take());
+        let pending = view.begin.lock().ok().and_then(|mut b| b.take());
         *conn = view.into_conn();
         // A failed statement aborts the transaction (and a COMMIT would then quietly roll
         // back): whatever the closures made of the error, the group is over.
+        // (With the BEGIN still unsent there is no transaction to end.)
+        let end = |conn: &mut Conn<'_>| {
+            if pending.is_none() {
+                rollback(conn);
+            }
+        };
         if let Some(f) = failure {
-            rollback(conn);
+            end(conn);
             return f;
         }
         let ops = match ran {
             Ok(ops) => ops,
             Err(e) => {
-                rollback(conn);
+                end(conn);
                 return Attempt::from_storage(e);
             }
         };
         if ops.is_empty() {
-            rollback(conn);
+            end(conn);
             return Attempt::Done;
         }
-        self.apply_and_commit(conn, &ops)
+        self.apply_and_commit(conn, &ops, pending)
     }
 
     /// The writes of a group, one upsert and one delete statement per keyspace at most,
     /// then COMMIT: all sent at once (pipelined), so they cost one round trip. Every answer
     /// is read; a failed statement aborts the transaction, and the COMMIT behind it then
     /// only rolls back, which the failed statement's error reports.
-    fn apply_and_commit(&self, conn: &mut Conn<'_>, ops: &[Op]) -> Attempt {
+    fn apply_and_commit(&self, conn: &mut Conn<'_>, ops: &[Op], begin: Option<&str>) -> Attempt {
+        // A group that read nothing has not begun its transaction yet. The BEGIN is awaited
+        // here, not pipelined: the writes must never run outside the transaction.
+        if let Some(b) = begin {
+            if let Err(e) = conn.exec(b) {
+                return Attempt::from_sql("", &e);
+            }
+        }
         // keyspace -> (put keys, put values, deleted keys); all checked before any write.
         type Writes<'o> = (Vec<&'o [u8]>, Vec<&'o [u8]>, Vec<&'o [u8]>);
         let mut by_ks: BTreeMap<&str, Writes<'_>> = BTreeMap::new();
@@ -722,9 +941,6 @@ impl PostgresBackend {
                 ));
             }
         }
-        let Some(client) = conn.client.as_ref() else {
-            return Attempt::Failed(StorageError::Closed);
-        };
         let params: Vec<Vec<(&(dyn ToSql + Sync), Type)>> = stmts
             .iter()
             .map(|(_, _, ps)| {
@@ -733,15 +949,33 @@ impl PostgresBackend {
                     .collect()
             })
             .collect();
+        // Prepared (where not yet) before anything is sent, so that the pipeline below
+        // goes out in order.
+        let mut prepared = Vec::with_capacity(stmts.len());
+        for ((ks, sql, _), types) in stmts.iter().zip(&params) {
+            let types: Vec<Type> = types.iter().map(|(_, t)| t.clone()).collect();
+            match conn.prepared(sql, &types) {
+                Ok(st) => prepared.push(st),
+                Err(e) => {
+                    if e.as_db_error().is_none() {
+                        conn.broken = true;
+                    }
+                    rollback(conn);
+                    return self.attempt_err(ks, &e);
+                }
+            }
+        }
+        let Some(client) = conn.client.as_ref().map(|p| &p.client) else {
+            return Attempt::Failed(StorageError::Closed);
+        };
         type Answer<'f> =
             Pin<Box<dyn Future<Output = std::result::Result<(), tokio_postgres::Error>> + 'f>>;
-        let mut futs: Vec<Answer<'_>> = stmts
-            .iter()
-            .zip(&params)
-            .map(|((_, sql, _), ps)| {
-                Box::pin(async move { client.query_typed(sql, ps).await.map(drop) }) as Answer<'_>
-            })
-            .collect();
+        let mut futs: Vec<Answer<'_>> = Vec::with_capacity(stmts.len() + 1);
+        for (((_, sql, _), ps), st) in stmts.iter().zip(&params).zip(&prepared) {
+            futs.push(Box::pin(async move {
+                run(client, st.as_ref(), sql, ps).await.map(drop)
+            }));
+        }
         futs.push(Box::pin(client.batch_execute("COMMIT")));
         let answers = wait(join_all(futs));
         let (commit, writes) = match answers.split_last() {
@@ -872,6 +1106,9 @@ fn backoff(attempt: u32) -> Duration {
 // ---------------------------------------------------------------------------------------
 // Reads
 
+/// A statement's parameters and their types.
+type Params<'p> = &'p [(&'p (dyn ToSql + Sync), Type)];
+
 /// Values read inside a commit group: (keyspace, key) -> value.
 type Reads = HashMap<(String, Vec<u8>), Option<Vec<u8>>>;
 
@@ -884,6 +1121,9 @@ struct View<'a> {
     failure: Mutex<Option<Attempt>>,
     /// A snapshot's own transaction, rolled back on drop.
     in_tx: bool,
+    /// The transaction's BEGIN while not yet sent: it goes out in one round trip with the
+    /// first statement (pipelined) instead of costing one of its own.
+    begin: Mutex<Option<&'static str>>,
     /// Inside a group: the values already read. The group's writes are only sent at its
     /// end, so a key reads the same every time within one attempt, and the transactions of
     /// a group that all read one row (a table's catalog entry) cost one round trip.
@@ -895,16 +1135,127 @@ impl<'a> View<'a> {
     fn read(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let t = self.table(ks)?;
         let sql = format!("SELECT v FROM {t} WHERE k = $1");
-        let rows = wait(
-            self.conn
-                .client()?
-                .query_typed(&sql, &[(&key, Type::BYTEA)]),
-        )
-        .map_err(|e| self.failed(ks, &e))?;
+        let rows = self.query(ks, &sql, &[(&key, Type::BYTEA)])?;
         match rows.first() {
             None => Ok(None),
             Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
         }
+    }
+
+    /// Run one statement in the view's transaction, sending the BEGIN with it if that is
+    /// still pending.
+    fn query(
+        &self,
+        ks: &str,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>> {
+        let mut rows = self.query_all(&[(ks, sql, params)])?;
+        rows.pop()
+            .ok_or_else(|| StorageError::Io("no answer".into()))
+    }
+
+    /// Run statements (keyspace, SQL, parameters) in the view's transaction, all sent at
+    /// once (pipelined, after the BEGIN if that is still pending): one round trip, plus
+    /// one for preparing those this connection has not prepared yet. Their rows in order.
+    fn query_all(&self, stmts: &[(&str, &str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
+        // After a failed statement the transaction is aborted: fail without asking.
+        if self.memo.is_some() && self.failure.lock().map_err(poisoned)?.is_some() {
+            return Err(StorageError::Aborted(
+                "an earlier statement of this commit group failed".into(),
+            ));
+        }
+        let mut prepared = Vec::with_capacity(stmts.len());
+        for (ks, sql, params) in stmts {
+            let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+            let st = self
+                .conn
+                .prepared(sql, &types)
+                .map_err(|e| self.failed(ks, &e))?;
+            prepared.push(st);
+        }
+        let client = self.conn.client()?;
+        let begin = self.begin.lock().map_err(poisoned)?.take();
+        type Answer<'f> = Pin<
+            Box<dyn Future<Output = std::result::Result<Vec<Row>, tokio_postgres::Error>> + 'f>,
+        >;
+        let mut futs: Vec<Answer<'_>> = Vec::with_capacity(stmts.len() + 1);
+        if let Some(begin) = begin {
+            futs.push(Box::pin(async move {
+                client.batch_execute(begin).await.map(|()| Vec::new())
+            }));
+        }
+        for ((_, sql, params), st) in stmts.iter().zip(&prepared) {
+            futs.push(Box::pin(run(client, st.as_ref(), sql, params)));
+        }
+        let mut answers = wait(join_all(futs)).into_iter();
+        if begin.is_some() {
+            // The BEGIN's failure first: without it the statements ran outside the
+            // transaction.
+            if let Some(Err(e)) = answers.next() {
+                return Err(self.failed("", &e));
+            }
+        }
+        stmts
+            .iter()
+            .zip(answers)
+            .map(|((ks, _, _), a)| a.map_err(|e| self.failed(ks, &e)))
+            .collect()
+    }
+
+    /// Read `keys` (keyspace, key) into the memo: one statement per keyspace, all sent at
+    /// once.
+    fn prefetch(&self, keys: Vec<(String, Vec<u8>)>) -> Result<()> {
+        let Some(memo) = &self.memo else {
+            return Ok(());
+        };
+        let mut by_ks: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for (ks, key) in keys {
+            if ferrodyn_storage::check_key(&key).is_ok() {
+                by_ks.entry(ks).or_default().push(key);
+            }
+        }
+        // (keyspace, SQL, keys)
+        let mut plan: Vec<(String, String, Vec<&[u8]>)> = Vec::new();
+        for (ks, keys) in &mut by_ks {
+            keys.sort_unstable();
+            keys.dedup();
+            // A keyspace this server does not know: left to the real run to report.
+            let Ok(t) = self.table(ks) else {
+                continue;
+            };
+            let list: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            plan.push((
+                ks.clone(),
+                format!("SELECT k, v FROM {t} WHERE k = ANY($1)"),
+                list,
+            ));
+        }
+        if plan.is_empty() {
+            return Ok(());
+        }
+        let params: Vec<[(&(dyn ToSql + Sync), Type); 1]> = plan
+            .iter()
+            .map(|(_, _, list)| [(list as &(dyn ToSql + Sync), Type::BYTEA_ARRAY)])
+            .collect();
+        let stmts: Vec<(&str, &str, Params<'_>)> = plan
+            .iter()
+            .zip(&params)
+            .map(|((ks, sql, _), ps)| (ks.as_str(), sql.as_str(), ps.as_slice()))
+            .collect();
+        let answers = self.query_all(&stmts)?;
+        let mut m = memo.lock().map_err(poisoned)?;
+        for ((ks, _, keys), rows) in plan.iter().zip(&answers) {
+            for key in keys {
+                m.insert((ks.clone(), key.to_vec()), None);
+            }
+            for r in rows {
+                let k: Vec<u8> = r.try_get(0).map_err(io)?;
+                let v: Vec<u8> = r.try_get(1).map_err(io)?;
+                m.insert((ks.clone(), k), Some(v));
+            }
+        }
+        Ok(())
     }
 
     fn into_conn(mut self) -> Conn<'a> {
@@ -949,7 +1300,8 @@ impl<'a> View<'a> {
 
 impl Drop for View<'_> {
     fn drop(&mut self) {
-        if !self.in_tx {
+        let begun = self.begin.get_mut().map(|b| b.is_none()).unwrap_or(true);
+        if !self.in_tx || !begun {
             return;
         }
         // End the read-only transaction without waiting for the answer: the ROLLBACK is
@@ -957,7 +1309,7 @@ impl Drop for View<'_> {
         // task reads and drops the reply. Saves one of a snapshot read's three round trips.
         let sent = match &self.conn.client {
             Some(c) => {
-                let fut = std::pin::pin!(c.batch_execute("ROLLBACK"));
+                let fut = std::pin::pin!(c.client.batch_execute("ROLLBACK"));
                 let mut cx = Context::from_waker(Waker::noop());
                 // The first poll encodes and sends; only a closed connection answers at once.
                 !matches!(fut.poll(&mut cx), Poll::Ready(Err(_)))
@@ -1025,8 +1377,7 @@ impl ReadView for View<'_> {
                 if reverse { "DESC" } else { "ASC" },
                 params.len()
             );
-            let rows = wait(self.conn.client()?.query_typed(&sql, &params))
-                .map_err(|e| self.failed(ks, &e))?;
+            let rows = self.query(ks, &sql, &params)?;
             let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= page;
             let mut last: Option<Vec<u8>> = None;
             for r in &rows {
@@ -1049,6 +1400,38 @@ impl ReadView for View<'_> {
             }
             page = (page * 4).min(MAX_PAGE);
         }
+    }
+}
+
+/// The view of a commit group's dry run (see `try_group`): what the group has already read
+/// is answered from the memo, any other key is noted and answered as absent. Scans read
+/// the database (they are rare in write transactions).
+struct DryRun<'v, 'a> {
+    view: &'v View<'a>,
+    wanted: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+impl ReadView for DryRun<'_, '_> {
+    fn get(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let id = (ks.to_owned(), key.to_vec());
+        if let Some(memo) = &self.view.memo {
+            if let Some(v) = memo.lock().map_err(poisoned)?.get(&id) {
+                return Ok(v.clone());
+            }
+        }
+        self.wanted.lock().map_err(poisoned)?.push(id);
+        Ok(None)
+    }
+
+    fn scan(
+        &self,
+        ks: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        self.view.scan(ks, start, end, reverse, visit)
     }
 }
 
@@ -1155,8 +1538,103 @@ impl Backend for PostgresBackend {
             conn,
             failure: Mutex::new(None),
             in_tx: true,
+            begin: Mutex::new(None),
             memo: None,
         }))
+    }
+
+    fn read_view(&self) -> Result<Box<dyn ReadView + '_>> {
+        // The BEGIN goes out with the first read, which fixes the view: one round trip
+        // less than `snapshot`.
+        Ok(Box::new(View {
+            backend: self,
+            conn: self.conn()?,
+            failure: Mutex::new(None),
+            in_tx: true,
+            begin: Mutex::new(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")),
+            memo: None,
+        }))
+    }
+
+    fn scan_async<'a>(
+        &'a self,
+        ks: &'a str,
+        start: Bound<&'a [u8]>,
+        end: Bound<&'a [u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Option<ScanFuture<'a>> {
+        Some(Box::pin(async move {
+            // One statement, so one snapshot.
+            let Some(t) = self.known_table(ks)? else {
+                return Ok(None);
+            };
+            let Some(mut conn) = self.wait_idle().await? else {
+                return Ok(None);
+            };
+            if !valid_range(start, end) {
+                return Ok(Some(Vec::new()));
+            }
+            let limit = i64::try_from(max).unwrap_or(i64::MAX);
+            let mut conds: Vec<String> = Vec::new();
+            let mut params: Vec<(&(dyn ToSql + Sync), Type)> = Vec::new();
+            let (lo, hi) = (bound_key(&start), bound_key(&end));
+            for (bound, k, incl, excl) in [(&start, &lo, ">=", ">"), (&end, &hi, "<=", "<")] {
+                let op = match bound {
+                    Bound::Included(_) => incl,
+                    Bound::Excluded(_) => excl,
+                    Bound::Unbounded => continue,
+                };
+                params.push((k, Type::BYTEA));
+                conds.push(format!("k {op} ${}", params.len()));
+            }
+            params.push((&limit, Type::INT8));
+            let sql = format!(
+                "SELECT k, v FROM {}{}{} ORDER BY k {} LIMIT ${}",
+                quoted(&t),
+                if conds.is_empty() { "" } else { " WHERE " },
+                conds.join(" AND "),
+                if reverse { "DESC" } else { "ASC" },
+                params.len()
+            );
+            let rows = match conn.query_async(&sql, &params).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    if e.as_db_error().is_none() {
+                        conn.broken = true;
+                    }
+                    if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
+                        self.forget(ks);
+                    }
+                    return Err(sql_err(ks, &e));
+                }
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push((
+                    r.try_get::<_, Vec<u8>>(0).map_err(io)?,
+                    r.try_get::<_, Vec<u8>>(1).map_err(io)?,
+                ));
+            }
+            Ok(Some(out))
+        }))
+    }
+
+    fn read_async<'a>(&'a self, ks: &'a str, key: &'a [u8]) -> ReadFuture<'a> {
+        Box::pin(self.read_coalesced(ks, key))
+    }
+
+    fn read(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // One statement is its own snapshot (autocommit): no transaction around it.
+        View {
+            backend: self,
+            conn: self.conn()?,
+            failure: Mutex::new(None),
+            in_tx: false,
+            begin: Mutex::new(None),
+            memo: None,
+        }
+        .read(ks, key)
     }
 
     fn shared(&self) -> bool {
@@ -1188,6 +1666,236 @@ impl Backend for PostgresBackend {
                     std::thread::sleep(backoff(attempt));
                     attempt += 1;
                 }
+            }
+        }
+    }
+}
+
+/// Most single-key reads in flight at once as statements of their own; more wait and go
+/// out together in the next statement (see `read_coalesced`).
+const READS_IN_FLIGHT: usize = 4;
+/// Most keys read by one coalesced statement.
+const MAX_COALESCED: usize = 128;
+
+/// A single-key read's outcome.
+type Answer = Result<Option<Vec<u8>>>;
+
+/// Several keys to read in one statement, and where their entries go.
+type Many<'m> = (&'m Vec<&'m [u8]>, &'m mut HashMap<Vec<u8>, Vec<u8>>);
+
+/// What a waiting single-key read is told.
+enum Told {
+    Value(Result<Option<Vec<u8>>>),
+    /// Run the next statement yourself, for you and whoever waits by then, in this place
+    /// (which passes on if this is never received).
+    Lead(Place),
+}
+
+struct Waiting {
+    ks: String,
+    key: Vec<u8>,
+    tell: tokio::sync::oneshot::Sender<Told>,
+}
+
+#[derive(Default)]
+struct Coalescer {
+    in_flight: usize,
+    waiting: Vec<Waiting>,
+}
+
+/// A coalesced read's hold on a place in flight: on drop, the place goes to the first read
+/// still waiting (or is freed), whether the read finished, was cancelled, or the place was
+/// handed to a read that went away before taking it.
+struct Place {
+    /// `None` only for a place that was never really handed on.
+    reads: Option<Arc<Mutex<Coalescer>>>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let Some(reads) = self.reads.take() else {
+            return;
+        };
+        let Ok(mut c) = reads.lock() else {
+            return;
+        };
+        while !c.waiting.is_empty() {
+            let w = c.waiting.remove(0);
+            let next = Place {
+                reads: Some(reads.clone()),
+            };
+            match w.tell.send(Told::Lead(next)) {
+                Ok(()) => return,
+                // Emptied first: dropping it must not take the lock held right now.
+                Err(Told::Lead(mut p)) => p.reads = None,
+                Err(Told::Value(_)) => {}
+            }
+        }
+        c.in_flight = c.in_flight.saturating_sub(1);
+    }
+}
+
+impl PostgresBackend {
+    /// A single-key read, awaited on the caller's runtime (no `block_in_place`, no parked
+    /// thread). At most [`READS_IN_FLIGHT`] run at once; the reads that arrive meanwhile
+    /// wait, and the next to run reads all of them in one statement (`k = ANY($1)` per
+    /// keyspace): one round trip and one statement for many GetItems under load, none
+    /// waiting when there is no load. Each statement still starts after every read it
+    /// answers arrived, so it sees every write acknowledged before them.
+    async fn read_coalesced(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut told = {
+            let mut c = self.reads.lock().map_err(poisoned)?;
+            if c.in_flight < READS_IN_FLIGHT {
+                c.in_flight += 1;
+                None
+            } else {
+                let (tell, rx) = tokio::sync::oneshot::channel();
+                c.waiting.push(Waiting {
+                    ks: ks.to_owned(),
+                    key: key.to_vec(),
+                    tell,
+                });
+                Some(rx)
+            }
+        };
+        let place = match told.take() {
+            None => Place {
+                reads: Some(self.reads.clone()),
+            },
+            Some(rx) => match rx.await {
+                Ok(Told::Value(v)) => return v,
+                Ok(Told::Lead(place)) => place,
+                // The read that took ours was cancelled: read alone.
+                Err(_) => return self.read_direct(ks, key, None).await,
+            },
+        };
+        let others: Vec<Waiting> = {
+            let mut c = self.reads.lock().map_err(poisoned)?;
+            let n = c.waiting.len().min(MAX_COALESCED);
+            c.waiting.drain(..n).collect()
+        };
+        if others.is_empty() {
+            let v = self.read_direct(ks, key, None).await;
+            drop(place);
+            return v;
+        }
+        // keyspace -> keys, ours included
+        let mut by_ks: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
+        by_ks.entry(ks).or_default().push(key);
+        for w in &others {
+            by_ks.entry(w.ks.as_str()).or_default().push(&w.key);
+        }
+        let mut found: HashMap<(&str, &[u8]), Answer> = HashMap::new();
+        for (k, keys) in &by_ks {
+            match self.read_many(k, keys).await {
+                Ok(values) => {
+                    for (key, v) in keys.iter().zip(values) {
+                        found.insert((k, key), Ok(v));
+                    }
+                }
+                Err(e) => {
+                    for key in keys {
+                        found.insert((k, key), Err(e.clone()));
+                    }
+                }
+            }
+        }
+        drop(place);
+        let answer = |k: &str, key: &[u8]| {
+            found
+                .get(&(k, key))
+                .cloned()
+                .unwrap_or_else(|| Err(StorageError::Io("coalesced read lost a key".into())))
+        };
+        let mine = answer(ks, key);
+        let values: Vec<_> = others.iter().map(|w| answer(&w.ks, &w.key)).collect();
+        drop(by_ks);
+        drop(found);
+        for (w, v) in others.into_iter().zip(values) {
+            // A reader that went away needs no answer.
+            let _ = w.tell.send(Told::Value(v));
+        }
+        mine
+    }
+
+    /// Keys of one keyspace in one statement (one key: `k = $1`), their values in order.
+    async fn read_many(&self, ks: &str, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        if let [key] = keys {
+            return Ok(vec![self.read_direct(ks, key, None).await?]);
+        }
+        let mut unique: Vec<&[u8]> = keys.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut rows: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        self.read_direct(ks, &[], Some((&unique, &mut rows)))
+            .await?;
+        Ok(keys.iter().map(|k| rows.get(*k).cloned()).collect())
+    }
+
+    /// One statement outside any transaction: the value of `key`, or with `many` the
+    /// entries of those keys (into its map; the answer is then `None`). Awaited on the
+    /// caller's runtime when an idle connection and the table name are at hand, else
+    /// through the blocking path.
+    async fn read_direct(
+        &self,
+        ks: &str,
+        key: &[u8],
+        many: Option<Many<'_>>,
+    ) -> Result<Option<Vec<u8>>> {
+        let (Some(mut conn), Some(t)) = (self.idle_conn()?, self.known_table(ks)?) else {
+            return match many {
+                None => self.read(ks, key),
+                Some((keys, out)) => {
+                    for k in keys.iter() {
+                        if let Some(v) = self.read(ks, k)? {
+                            out.insert(k.to_vec(), v);
+                        }
+                    }
+                    Ok(None)
+                }
+            };
+        };
+        let t = quoted(&t);
+        let answer = match &many {
+            None => {
+                conn.query_async(
+                    &format!("SELECT v FROM {t} WHERE k = $1"),
+                    &[(&key, Type::BYTEA)],
+                )
+                .await
+            }
+            Some((keys, _)) => {
+                conn.query_async(
+                    &format!("SELECT k, v FROM {t} WHERE k = ANY($1)"),
+                    &[(*keys as &(dyn ToSql + Sync), Type::BYTEA_ARRAY)],
+                )
+                .await
+            }
+        };
+        let rows = match answer {
+            Ok(rows) => rows,
+            Err(e) => {
+                if e.as_db_error().is_none() {
+                    conn.broken = true;
+                }
+                if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
+                    self.forget(ks);
+                }
+                return Err(sql_err(ks, &e));
+            }
+        };
+        match many {
+            None => match rows.first() {
+                None => Ok(None),
+                Some(r) => r.try_get::<_, Vec<u8>>(0).map(Some).map_err(io),
+            },
+            Some((_, out)) => {
+                for r in &rows {
+                    let k: Vec<u8> = r.try_get(0).map_err(io)?;
+                    let v: Vec<u8> = r.try_get(1).map_err(io)?;
+                    out.insert(k, v);
+                }
+                Ok(None)
             }
         }
     }
@@ -1257,6 +1965,27 @@ mod tests {
             return;
         };
         ferrodyn_storage::testsuite::run_all(&|| Arc::new(open(&fresh_schema(&url))));
+    }
+
+    /// The same suite with every statement sent unprepared (`--storage-no-prepare`).
+    #[test]
+    fn shared_suite_unprepared() {
+        let Some(url) = test_url("shared_suite_unprepared") else {
+            return;
+        };
+        ferrodyn_storage::testsuite::run_all(&|| {
+            Arc::new(
+                PostgresBackend::open(
+                    fresh_schema(&url),
+                    Options {
+                        pool_size: 8,
+                        prepared_statements: false,
+                        ..Options::default()
+                    },
+                )
+                .unwrap(),
+            )
+        });
     }
 
     #[test]
@@ -1566,6 +2295,61 @@ mod tests {
         drop(held);
         assert!(waiter.join().unwrap());
         assert_eq!(b.pool.state.lock().unwrap().open, 1);
+    }
+
+    /// Single-key reads from many tasks at once are coalesced into shared statements and
+    /// each still gets its own key's value (absent keys included), also when readers are
+    /// cancelled half-way; afterwards no place in flight is left taken.
+    #[test]
+    fn concurrent_single_key_reads_are_coalesced_correctly() {
+        let Some(url) = test_url("concurrent_single_key_reads_are_coalesced_correctly") else {
+            return;
+        };
+        let b = Arc::new(open(&fresh_schema(&url)));
+        b.create_keyspace("a").unwrap();
+        b.create_keyspace("b").unwrap();
+        let ops: Vec<Op> = (0..200u32)
+            .map(|i| Op::Put {
+                ks: if i % 2 == 0 { "a" } else { "b" }.into(),
+                key: i.to_be_bytes().to_vec(),
+                value: format!("v{i}").into_bytes(),
+            })
+            .collect();
+        b.commit(&ops, Durability::Fsync).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for t in 0..48u32 {
+                let b = b.clone();
+                tasks.push(tokio::spawn(async move {
+                    for n in 0..30u32 {
+                        let i = (t * 31 + n * 7) % 260;
+                        let ks = if i % 2 == 0 { "a" } else { "b" };
+                        let got = b.read_async(ks, &i.to_be_bytes()).await.unwrap();
+                        let want = (i < 200).then(|| format!("v{i}").into_bytes());
+                        assert_eq!(got, want, "key {i}");
+                        if n % 10 == 3 {
+                            // a reader that gives up at once
+                            let b2 = b.clone();
+                            let cancelled = tokio::spawn(async move {
+                                b2.read_async("a", &0u32.to_be_bytes()).await.map(drop)
+                            });
+                            cancelled.abort();
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let c = b.reads.lock().unwrap();
+        assert_eq!((c.in_flight, c.waiting.len()), (0, 0));
     }
 
     /// A snapshot's transaction ends (its ROLLBACK is not waited for) before the next user

@@ -75,6 +75,17 @@ pub enum Op {
     },
 }
 
+/// What [`Backend::read_async`] returns.
+pub type ReadFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + Send + 'a>>;
+
+/// Entries read by [`Backend::scan_async`], in scan order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What [`Backend::scan_async`] returns; `None` inside: the backend could not do it now.
+pub type ScanFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Entries>>> + Send + 'a>>;
+
 /// Range scans call this for every entry, in order; returning `false` stops the scan.
 pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> bool + 'a;
 
@@ -122,12 +133,49 @@ pub trait Backend: Send + Sync + 'static {
     /// A consistent view of all keyspaces.
     fn snapshot(&self) -> Result<Box<dyn ReadView + '_>>;
 
+    /// One key's value as committed now: what `snapshot()?.get(ks, key)` answers. A
+    /// backend where a single read needs no transaction of its own overrides it.
+    fn read(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.snapshot()?.get(ks, key)
+    }
+
+    /// [`Backend::read`] for async callers: a backend that waits on the network answers
+    /// without blocking the caller's thread; the default reads at once.
+    fn read_async<'a>(&'a self, ks: &'a str, key: &'a [u8]) -> ReadFuture<'a> {
+        Box::pin(std::future::ready(self.read(ks, key)))
+    }
+
+    /// Up to `max` entries of a range (as [`ReadView::scan`] visits them), read at one
+    /// moment without blocking the caller's thread; `None` when the backend cannot do that
+    /// (the default; then read through a view).
+    fn scan_async<'a>(
+        &'a self,
+        ks: &'a str,
+        start: Bound<&'a [u8]>,
+        end: Bound<&'a [u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Option<ScanFuture<'a>> {
+        let _ = (ks, start, end, reverse, max);
+        None
+    }
+
+    /// Like [`Backend::snapshot`], for readers that need nothing else fixed at the moment
+    /// they ask: the view may be fixed at its first read instead (still consistent, and
+    /// seeing every commit acknowledged before this call). The postgres backend then sends
+    /// the transaction's start together with the first read.
+    fn read_view(&self) -> Result<Box<dyn ReadView + '_>> {
+        self.snapshot()
+    }
+
     /// Apply `ops` atomically. Each key appears at most once in `ops`.
     fn commit(&self, ops: &[Op], durability: Durability) -> Result<()>;
 
     /// Run one commit group: `run` reads through the view it is given and returns the
     /// group's writes, which are then applied atomically. `run` is pure (it may be called
-    /// more than once, each time computing the writes afresh from what it reads).
+    /// more than once, each time computing the writes afresh from what it reads; a backend
+    /// may also call it first against a view that answers "absent" for every key, only to
+    /// learn which keys it reads, and ignore that outcome).
     ///
     /// The default takes a snapshot, lets it go once `run` returns, then commits: right for
     /// backends that have a single writer (the store's commit thread). A backend shared by

@@ -177,6 +177,38 @@ impl Store {
         self.backend.snapshot()
     }
 
+    /// One key's committed value (see [`Backend::read`]); never waits for the commit queue.
+    pub fn get(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.backend.read(ks, key)
+    }
+
+    /// [`Store::get`] without blocking the caller's thread where the backend can help it.
+    pub async fn get_async(&self, ks: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.backend.read_async(ks, key).await
+    }
+
+    /// Up to `max` entries of a range read at one moment, awaited (see
+    /// [`Backend::scan_async`]); `None` when the backend cannot, or could not now.
+    pub async fn scan_async(
+        &self,
+        ks: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Result<Option<crate::Entries>> {
+        match self.backend.scan_async(ks, start, end, reverse, max) {
+            Some(f) => f.await,
+            None => Ok(None),
+        }
+    }
+
+    /// A consistent read view that may be fixed at its first read (see
+    /// [`Backend::read_view`]): for a reader that takes it and reads at once.
+    pub fn read_view(&self) -> Result<Box<dyn ReadView + '_>> {
+        self.backend.read_view()
+    }
+
     /// Run `f` as a write transaction through the commit queue; resolves once its writes
     /// are durable (or it failed).
     pub async fn transact<F, R, E>(&self, f: F) -> std::result::Result<R, E>

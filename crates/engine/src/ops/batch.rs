@@ -168,7 +168,7 @@ impl Engine {
         }
         let mut units: HashMap<String, f64> = HashMap::new();
         let mut bytes = 0usize;
-        let view = self.store.snapshot().map_err(storage_error)?;
+        let view = self.store.read_view().map_err(storage_error)?;
         for plan in admitted {
             let name = plan.meta.name.clone();
             let found = out.responses.entry(name.clone()).or_default();

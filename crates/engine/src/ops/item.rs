@@ -513,10 +513,11 @@ impl Engine {
         }
         let key = encode_key_param(&meta, input.key.as_ref().unwrap_or(&Item::new()))?;
         self.admit(&meta, None, false)?;
-        let bytes = {
-            let view = self.store.snapshot().map_err(storage_error)?;
-            view.get(&meta.keyspace, &key).map_err(storage_error)?
-        };
+        let bytes = self
+            .store
+            .get_async(&meta.keyspace, &key)
+            .await
+            .map_err(storage_error)?;
         if let (true, None, Some(b)) = (raw, &projection, &bytes) {
             let mut body = Vec::with_capacity(b.len() * 2 + 32);
             body.extend_from_slice(b"{\"Item\":");

@@ -63,6 +63,9 @@ struct Plan {
     consistent: bool,
 }
 
+/// Entries a Query reads in one awaited statement before falling back to a view.
+const PREREAD: usize = 64;
+
 /// The shared request checks of Query and Scan.
 struct Common<'a> {
     select: Option<&'a str>,
@@ -574,7 +577,41 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
-        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref(), raw)
+        let preread = self.preread(&plan).await?;
+        self.read_page(
+            &meta,
+            plan,
+            input.return_consumed_capacity.as_deref(),
+            raw,
+            preread,
+        )
+    }
+
+    /// The whole page of `plan` in one awaited read, where the backend offers that
+    /// ([`ferrodyn_storage::Backend::scan_async`]) and the page surely lies within the
+    /// first [`PREREAD`] entries of the range: the range holds fewer, or (no key filter)
+    /// the Limit stops the page within them. Else `None`: read through a view.
+    async fn preread(&self, plan: &Plan) -> Result<Option<ferrodyn_storage::Entries>, ApiError> {
+        if plan.fetch || !bounds_nonempty(&plan.start, &plan.end) {
+            return Ok(None);
+        }
+        let Some(rows) = self
+            .store
+            .scan_async(
+                &plan.keyspace,
+                plan.start.as_ref().map(Vec::as_slice),
+                plan.end.as_ref().map(Vec::as_slice),
+                plan.reverse,
+                PREREAD,
+            )
+            .await
+            .map_err(storage_error)?
+        else {
+            return Ok(None);
+        };
+        let enough = rows.len() < PREREAD
+            || (plan.key_filter.is_none() && plan.limit.is_some_and(|l| l <= rows.len()));
+        Ok(enough.then_some(rows))
     }
 
     pub async fn scan(&self, input: ScanInput) -> Result<QueryOutput, ApiError> {
@@ -739,7 +776,13 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
-        self.read_page(&meta, plan, input.return_consumed_capacity.as_deref(), raw)
+        self.read_page(
+            &meta,
+            plan,
+            input.return_consumed_capacity.as_deref(),
+            raw,
+            None,
+        )
     }
 
     /// Read one page according to `plan`. With `raw`, items that are returned whole (no
@@ -752,6 +795,7 @@ impl Engine {
         plan: Plan,
         capacity_mode: Option<&str>,
         raw: bool,
+        preread: Option<ferrodyn_storage::Entries>,
     ) -> Result<(QueryOutput, Option<Vec<u8>>), ApiError> {
         let raw = raw && plan.projection.is_none() && !plan.fetch && !plan.count_only;
         // A global index has its own capacity; a local one shares the table's.
@@ -776,98 +820,108 @@ impl Engine {
             None => meta.schema.project_key(item),
         };
         {
-            let view = self.store.snapshot().map_err(storage_error)?;
-            if bounds_nonempty(&plan.start, &plan.end) {
-                view.scan(
-                    &plan.keyspace,
-                    plan.start.as_ref().map(Vec::as_slice),
-                    plan.end.as_ref().map(Vec::as_slice),
-                    plan.reverse,
-                    &mut |_, value| {
-                        let mut step = || -> Result<bool, ApiError> {
-                            let needs_item =
-                                !raw || plan.key_filter.is_some() || plan.filter.is_some();
-                            let mut item = match needs_item {
-                                true => Some(decode_item(value).map_err(internal)?),
-                                false => None,
-                            };
-                            if plan.fetch {
-                                // The whole item, from the table (LSIs fetch what they do
-                                // not project).
-                                let full = item
-                                    .as_ref()
-                                    .and_then(|i| meta.schema.encode_item_key(i).ok())
-                                    .and_then(|k| view.get(&meta.keyspace, &k).ok().flatten())
-                                    .and_then(|b| decode_item(&b).ok());
-                                if full.is_some() {
-                                    item = full;
-                                }
-                            }
-                            if let (Some(c), Some(i)) = (&plan.key_filter, &item) {
-                                if !eval(c, i) {
-                                    return Ok(true);
-                                }
-                            }
-                            scanned += 1;
-                            let matched = match (&plan.filter, &item) {
-                                (Some(c), Some(i)) => eval(c, i),
-                                _ => true,
-                            };
-                            if matched {
-                                count += 1;
-                            }
-                            if raw {
-                                bytes += match (matched, &item) {
-                                    (true, _) => {
-                                        if count > 1 {
-                                            json.push(b',');
-                                        }
-                                        ferrodyn_types::codec::item_to_json(value, &mut json)
-                                            .map_err(internal)?
-                                    }
-                                    (false, Some(i)) => item_size(i),
-                                    (false, None) => 0,
-                                };
-                            } else if let Some(i) = &item {
-                                bytes += item_size(i);
-                            }
-                            let full =
-                                plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
-                            if full {
-                                let item = match item.take() {
-                                    Some(i) => i,
-                                    None => decode_item(value).map_err(internal)?,
-                                };
-                                last = Some(page_key(&item));
-                                if matched && !raw && !plan.count_only {
-                                    items.push(match &plan.projection {
-                                        Some(p) => project(&item, p),
-                                        None => item,
-                                    });
-                                }
-                                stopped = true;
-                                return Ok(false);
-                            }
-                            if let (true, false, false, Some(i)) =
-                                (matched, raw, plan.count_only, item)
-                            {
-                                items.push(match &plan.projection {
-                                    Some(p) => project(&i, p),
-                                    None => i,
-                                });
-                            }
-                            Ok(true)
-                        };
-                        match step() {
-                            Ok(go_on) => go_on,
-                            Err(e) => {
-                                failure = Some(e);
-                                false
-                            }
+            let view = match preread {
+                Some(_) => None,
+                None => Some(self.store.read_view().map_err(storage_error)?),
+            };
+            let mut visit = |_: &[u8], value: &[u8]| -> bool {
+                let mut step = || -> Result<bool, ApiError> {
+                    let needs_item = !raw || plan.key_filter.is_some() || plan.filter.is_some();
+                    let mut item = match needs_item {
+                        true => Some(decode_item(value).map_err(internal)?),
+                        false => None,
+                    };
+                    if plan.fetch {
+                        // The whole item, from the table (LSIs fetch what they do
+                        // not project).
+                        let full = item
+                            .as_ref()
+                            .and_then(|i| meta.schema.encode_item_key(i).ok())
+                            .and_then(|k| view.as_ref()?.get(&meta.keyspace, &k).ok().flatten())
+                            .and_then(|b| decode_item(&b).ok());
+                        if full.is_some() {
+                            item = full;
                         }
-                    },
-                )
-                .map_err(storage_error)?;
+                    }
+                    if let (Some(c), Some(i)) = (&plan.key_filter, &item) {
+                        if !eval(c, i) {
+                            return Ok(true);
+                        }
+                    }
+                    scanned += 1;
+                    let matched = match (&plan.filter, &item) {
+                        (Some(c), Some(i)) => eval(c, i),
+                        _ => true,
+                    };
+                    if matched {
+                        count += 1;
+                    }
+                    if raw {
+                        bytes += match (matched, &item) {
+                            (true, _) => {
+                                if count > 1 {
+                                    json.push(b',');
+                                }
+                                ferrodyn_types::codec::item_to_json(value, &mut json)
+                                    .map_err(internal)?
+                            }
+                            (false, Some(i)) => item_size(i),
+                            (false, None) => 0,
+                        };
+                    } else if let Some(i) = &item {
+                        bytes += item_size(i);
+                    }
+                    let full = plan.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES;
+                    if full {
+                        let item = match item.take() {
+                            Some(i) => i,
+                            None => decode_item(value).map_err(internal)?,
+                        };
+                        last = Some(page_key(&item));
+                        if matched && !raw && !plan.count_only {
+                            items.push(match &plan.projection {
+                                Some(p) => project(&item, p),
+                                None => item,
+                            });
+                        }
+                        stopped = true;
+                        return Ok(false);
+                    }
+                    if let (true, false, false, Some(i)) = (matched, raw, plan.count_only, item) {
+                        items.push(match &plan.projection {
+                            Some(p) => project(&i, p),
+                            None => i,
+                        });
+                    }
+                    Ok(true)
+                };
+                match step() {
+                    Ok(go_on) => go_on,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                }
+            };
+            match (&preread, &view) {
+                (Some(rows), _) => {
+                    for (k, v) in rows {
+                        if !visit(k, v) {
+                            break;
+                        }
+                    }
+                }
+                (None, Some(view)) if bounds_nonempty(&plan.start, &plan.end) => {
+                    view.scan(
+                        &plan.keyspace,
+                        plan.start.as_ref().map(Vec::as_slice),
+                        plan.end.as_ref().map(Vec::as_slice),
+                        plan.reverse,
+                        &mut visit,
+                    )
+                    .map_err(storage_error)?;
+                }
+                _ => {}
             }
         }
         if let Some(e) = failure {
