@@ -32,6 +32,9 @@ pytestmark = [
 ]
 
 LEASE_SECONDS = 3.0
+# Databases this module creates are named <prefix><random> (several developers may share
+# one PostgreSQL cluster).
+DB_PREFIX = os.environ.get("FERRODYN_TEST_DB_PREFIX", "fdmulti_")
 SWEEP_SECONDS = 0.3
 
 
@@ -46,7 +49,7 @@ def fresh_db():
     made = []
 
     def make() -> str:
-        name = f"fdmulti_{uuid.uuid4().hex[:12]}"
+        name = f"{DB_PREFIX}{uuid.uuid4().hex[:12]}"
         psql(f"CREATE DATABASE {name}")
         made.append(name)
         u = urlsplit(PG)
@@ -60,11 +63,11 @@ def fresh_db():
             pass
 
 
-def start(url: str, log: Path) -> ServerProcess:
+def start(url: str, log: Path, *extra: str) -> ServerProcess:
     os.environ.setdefault("RUST_LOG", "warn,ferrodyn_engine=info")
     return ServerProcess(
         ["--storage", url, "--ttl-sweep-interval", str(SWEEP_SECONDS),
-         "--lease-seconds", str(LEASE_SECONDS), "--ttl-cooldown", "0"],
+         "--lease-seconds", str(LEASE_SECONDS), "--ttl-cooldown", "0", *extra],
         log,
     )
 
