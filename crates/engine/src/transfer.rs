@@ -1210,6 +1210,7 @@ impl Engine {
             Err((LEASE_LOST, _)) => return,
             Err((code, msg)) => {
                 tracing::warn!(import = %arn, code, error = %msg, "import failed");
+                self.release_import_table(&arn, &desc).await;
                 set(&mut desc, "ImportStatus", "FAILED");
                 set(&mut desc, "FailureCode", code);
                 set(&mut desc, "FailureMessage", msg);
@@ -1226,6 +1227,39 @@ impl Engine {
             Err(e) => tracing::warn!(import = %arn, error = %e, "could not record import outcome"),
         }
         job.finish().await;
+    }
+
+    /// After an import failed while its table still waited for the files to be read: the
+    /// table gets what was read (as a failed import leaves its good rows in the table), so
+    /// that it does not stay CREATING.
+    async fn release_import_table(&self, arn: &str, desc: &Value) {
+        let Some(name) = desc
+            .pointer("/TableCreationParameters/TableName")
+            .and_then(Value::as_str)
+        else {
+            return;
+        };
+        let Ok(meta) = self.table_for_admin(name) else {
+            return;
+        };
+        if meta
+            .restore_source
+            .as_ref()
+            .is_none_or(|r| r.import.as_deref() != Some(arn))
+        {
+            return;
+        }
+        let mut m = (*meta).clone();
+        if let Some(r) = m.restore_source.as_mut() {
+            r.import = None;
+        }
+        let filled = match self.replace_meta(&meta, m).await {
+            Ok(_) => self.fill_restored(name).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = filled {
+            tracing::warn!(import = %arn, table = name, error = %e, "could not fill a failed import's table");
+        }
     }
 
     /// An intermediate write of an import's record (still IN_PROGRESS, lease held).

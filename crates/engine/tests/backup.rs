@@ -796,3 +796,53 @@ async fn transfers_left_in_progress_by_a_crash_are_resumed_at_start() {
     assert_eq!(contents(&e, "second").await, want);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// An import that fails once its table exists (here: a file that cannot be opened) leaves
+/// the table ACTIVE with what was read, not CREATING.
+#[tokio::test]
+async fn an_import_failing_after_creating_its_table_leaves_it_active() {
+    let root = std::env::temp_dir().join(format!("ferrodyn-s3-failimp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("bkt/in")).unwrap();
+    std::fs::write(
+        root.join("bkt/in/a.json"),
+        "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(root.join("nowhere"), root.join("bkt/in/b.json")).unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let e = engine_with_s3(clock, &root);
+    let imp = e
+        .import_table(req(json!({
+            "S3BucketSource": {"S3Bucket": "bkt", "S3KeyPrefix": "in/"},
+            "InputFormat": "DYNAMODB_JSON",
+            "TableCreationParameters": {
+                "TableName": "broken",
+                "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
+                "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }
+        })))
+        .await
+        .unwrap();
+    let iarn = imp["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = e
+        .describe_import(req(json!({ "ImportArn": iarn })))
+        .await
+        .unwrap();
+    assert_eq!(d["ImportTableDescription"]["ImportStatus"], "FAILED", "{d}");
+    assert_eq!(d["ImportTableDescription"]["FailureCode"], "S3AccessDenied");
+    let t = e
+        .describe_table(req(json!({"TableName":"broken"})))
+        .await
+        .unwrap()
+        .table;
+    assert_eq!(t.table_status, "ACTIVE");
+    e.delete_table(req(json!({"TableName":"broken"})))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+}
