@@ -280,9 +280,9 @@ def table(make_table):
 
 @pytest.fixture
 def durable_server(tmp_path_factory):
-    """durable_server(data_dir) -> (endpoint, ServerProcess).
+    """durable_server(data_dir, *extra_flags) -> (endpoint, ServerProcess).
 
-    Starts the binary with ``--data-dir data_dir`` on a fresh port. Call again with the same
+    Starts the binary with ``--data-dir data_dir`` (and the extra flags) on a fresh port. Call again with the same
     directory to restart on the same data. Every process still running at teardown is
     killed. ``proc.kill()`` sends SIGKILL; ``proc.proc`` is the subprocess.Popen.
     """
@@ -291,8 +291,9 @@ def durable_server(tmp_path_factory):
     started: list[ServerProcess] = []
     log_dir = tmp_path_factory.mktemp("durable-logs")
 
-    def start(data_dir: Path | str):
-        server = ServerProcess(["--data-dir", str(data_dir)], log_dir / "ferrodyn-durable.log")
+    def start(data_dir: Path | str, *extra: str):
+        server = ServerProcess(["--data-dir", str(data_dir), *extra],
+                               log_dir / "ferrodyn-durable.log")
         started.append(server)
         return server.endpoint, server
 

@@ -6,6 +6,8 @@ FERRODYN_ENDPOINT points at an already-running server.
 
 from __future__ import annotations
 
+import gzip
+import json
 import signal
 import threading
 import time
@@ -158,3 +160,83 @@ def test_sigint_stops_cleanly(durable_server, tmp_path):
     make_client(endpoint).list_tables()
     server.proc.send_signal(signal.SIGINT)
     assert server.proc.wait(timeout=15) == 0, "SIGINT must stop the server cleanly (exit 0)"
+
+
+def test_export_and_import_cut_by_sigkill_are_run_again_at_restart(durable_server, tmp_path):
+    """kill -9 while an export and an import run: after the restart both finish (they do
+    not stay IN_PROGRESS); the export holds the table as it was at ExportTime, the import
+    every item once."""
+    data_dir, s3 = tmp_path / "data", tmp_path / "s3"
+    data_dir.mkdir()
+    endpoint, server = durable_server(data_dir, "--s3-dir", str(s3))
+    client = make_client(endpoint)
+    name, n, m = "exported", 3000, 3000
+    _create(client, name)
+    client.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    time.sleep(0.01)
+    for first in range(0, n, 25):
+        client.batch_write_item(RequestItems={name: [
+            {"PutRequest": {"Item": _item(i)}} for i in range(first, min(n, first + 25))]})
+    src = s3 / "in-bkt" / "src"
+    src.mkdir(parents=True)
+    with open(src / "items.json", "w") as f:
+        for i in range(m):
+            f.write(json.dumps({"Item": {"pk": {"S": f"i{i:06d}"}, "v": {"N": str(i)}}}) + "\n")
+    table_arn = client.describe_table(TableName=name)["Table"]["TableArn"]
+    arns = {}
+
+    def export():
+        arns["export"] = client.export_table_to_point_in_time(
+            TableArn=table_arn, S3Bucket="out-bkt")["ExportDescription"]["ExportArn"]
+
+    def import_():
+        arns["import"] = client.import_table(
+            S3BucketSource={"S3Bucket": "in-bkt", "S3KeyPrefix": "src/"},
+            InputFormat="DYNAMODB_JSON",
+            TableCreationParameters={
+                "TableName": "imported",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            })["ImportTableDescription"]["ImportArn"]
+
+    workers = [threading.Thread(target=f) for f in (export, import_)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    server.kill()
+    assert len(arns) == 2
+
+    endpoint2, _ = durable_server(data_dir, "--s3-dir", str(s3))
+    client = make_client(endpoint2)
+    # Written after the export time: not exported.
+    client.put_item(TableName=name, Item={"pk": {"S": "later"}})
+    deadline = time.monotonic() + 60
+    while True:
+        e = client.describe_export(ExportArn=arns["export"])["ExportDescription"]
+        i = client.describe_import(ImportArn=arns["import"])["ImportTableDescription"]
+        if "IN_PROGRESS" not in (e["ExportStatus"], i["ImportStatus"]):
+            break
+        assert time.monotonic() < deadline, "an export or import stayed IN_PROGRESS after the restart"
+        time.sleep(0.2)
+    assert e["ExportStatus"] == "COMPLETED", e
+    assert e["ItemCount"] == n
+    base = s3 / "out-bkt"
+    summary = json.loads((base / e["ExportManifest"]).read_text())
+    listed = [json.loads(line) for line in (base / summary["manifestFilesS3Key"]).read_text().splitlines()]
+    assert len(listed) == 1
+    data = base / listed[0]["dataFileS3Key"]
+    assert [p.name for p in data.parent.iterdir()] == [data.name]
+    items = [json.loads(line)["Item"] for line in gzip.decompress(data.read_bytes()).decode().splitlines()]
+    assert sorted(it["pk"]["S"] for it in items) == sorted(_item(k)["pk"]["S"] for k in range(n))
+    assert i["ImportStatus"] == "COMPLETED", i
+    assert (i["ProcessedItemCount"], i["ImportedItemCount"], i["ErrorCount"]) == (m, m, 0)
+    t = client.describe_table(TableName="imported")["Table"]
+    assert (t["TableStatus"], t["ItemCount"]) == ("ACTIVE", m)
+    got = {}
+    for page in client.get_paginator("scan").paginate(TableName="imported", ConsistentRead=True):
+        for it in page["Items"]:
+            got[it["pk"]["S"]] = it["v"]["N"]
+    assert got == {f"i{k:06d}": str(k) for k in range(m)}

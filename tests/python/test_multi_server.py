@@ -8,6 +8,8 @@ boto3 against one or the other.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import random
 import re
@@ -32,6 +34,9 @@ pytestmark = [
 ]
 
 LEASE_SECONDS = 3.0
+# Databases this module creates are named <prefix><random> (several developers may share
+# one PostgreSQL cluster).
+DB_PREFIX = os.environ.get("FERRODYN_TEST_DB_PREFIX", "fdmulti_")
 SWEEP_SECONDS = 0.3
 
 
@@ -46,7 +51,7 @@ def fresh_db():
     made = []
 
     def make() -> str:
-        name = f"fdmulti_{uuid.uuid4().hex[:12]}"
+        name = f"{DB_PREFIX}{uuid.uuid4().hex[:12]}"
         psql(f"CREATE DATABASE {name}")
         made.append(name)
         u = urlsplit(PG)
@@ -60,11 +65,11 @@ def fresh_db():
             pass
 
 
-def start(url: str, log: Path) -> ServerProcess:
+def start(url: str, log: Path, *extra: str) -> ServerProcess:
     os.environ.setdefault("RUST_LOG", "warn,ferrodyn_engine=info")
     return ServerProcess(
         ["--storage", url, "--ttl-sweep-interval", str(SWEEP_SECONDS),
-         "--lease-seconds", str(LEASE_SECONDS), "--ttl-cooldown", "0"],
+         "--lease-seconds", str(LEASE_SECONDS), "--ttl-cooldown", "0", *extra],
         log,
     )
 
@@ -475,3 +480,109 @@ def test_streams_and_pitr_table_written_through_both_servers_under_contention(pa
     assert len(records) == threads * per_thread
     seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert seqs == sorted(set(seqs))
+
+
+def export_status(client, arn: str) -> dict:
+    return client.describe_export(ExportArn=arn)["ExportDescription"]
+
+
+def import_status(client, arn: str) -> dict:
+    return client.describe_import(ImportArn=arn)["ImportTableDescription"]
+
+
+def test_export_and_import_whose_server_dies_are_completed_by_another(fresh_db, server_log_dir, tmp_path):
+    """kill -9 of the server running an export and an import: the survivor runs both again
+    after --lease-seconds; the export holds exactly the table as it was at ExportTime (not
+    what was written after), the import fills its table once (nothing twice, nothing
+    missing); neither stays IN_PROGRESS."""
+    url = fresh_db()
+    s3 = tmp_path / "s3"
+    logs = [server_log_dir / f"transfer-{uuid.uuid4().hex[:6]}-{i}.log" for i in (1, 2)]
+    servers = [start(url, logs[i], "--s3-dir", str(s3)) for i in (0, 1)]
+    try:
+        a, b = (make_client(s.endpoint) for s in servers)
+        n, m = 4000, 3000
+        name = f"ex-{uuid.uuid4().hex[:8]}"
+        create(b, name)
+        wait_active(b, name)
+        b.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        time.sleep(0.01)
+        fill(b, name, n)
+        table_arn = b.describe_table(TableName=name)["Table"]["TableArn"]
+        # The import's input: m items in one DYNAMODB_JSON file.
+        src = s3 / "in-bkt" / "src"
+        src.mkdir(parents=True)
+        with open(src / "items.json", "w") as f:
+            for i in range(m):
+                f.write(json.dumps({"Item": {"pk": {"S": f"i{i:06d}"}, "v": {"N": str(i)}}}) + "\n")
+        target = f"im-{uuid.uuid4().hex[:8]}"
+        arns = {}
+
+        def export():
+            arns["export"] = a.export_table_to_point_in_time(
+                TableArn=table_arn, S3Bucket="out-bkt", S3Prefix="exp")["ExportDescription"]["ExportArn"]
+
+        def import_():
+            arns["import"] = a.import_table(
+                S3BucketSource={"S3Bucket": "in-bkt", "S3KeyPrefix": "src/"},
+                InputFormat="DYNAMODB_JSON",
+                TableCreationParameters={
+                    "TableName": target,
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                })["ImportTableDescription"]["ImportArn"]
+
+        # Both requested through server 1, killed as soon as they are answered.
+        workers = [threading.Thread(target=f) for f in (export, import_)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        servers[0].kill()
+        died = time.monotonic()
+        assert len(arns) == 2
+        assert export_status(b, arns["export"])["ExportStatus"] == "IN_PROGRESS"
+        assert import_status(b, arns["import"])["ImportStatus"] == "IN_PROGRESS"
+        # Written after the export time: not part of the export.
+        b.put_item(TableName=name, Item={"pk": {"S": "later"}})
+        b.delete_item(TableName=name, Key={"pk": {"S": "k000000"}})
+
+        deadline = died + LEASE_SECONDS + 60
+        while (export_status(b, arns["export"])["ExportStatus"] == "IN_PROGRESS"
+               or import_status(b, arns["import"])["ImportStatus"] == "IN_PROGRESS"):
+            assert time.monotonic() < deadline, "an export or import stayed IN_PROGRESS after its server died"
+            time.sleep(0.2)
+
+        d = export_status(b, arns["export"])
+        assert d["ExportStatus"] == "COMPLETED", d
+        assert d["ItemCount"] == n
+        # The files: the manifests name one data file holding the table at ExportTime, and
+        # nothing of the dead server's attempt is left beside it.
+        base = s3 / "out-bkt"
+        summary = json.loads((base / d["ExportManifest"]).read_text())
+        assert summary["itemCount"] == n
+        listed = [json.loads(line) for line in (base / summary["manifestFilesS3Key"]).read_text().splitlines()]
+        assert len(listed) == 1
+        data = base / listed[0]["dataFileS3Key"]
+        assert sorted(p.name for p in data.parent.iterdir()) == [data.name]
+        items = [json.loads(line)["Item"] for line in gzip.decompress(data.read_bytes()).decode().splitlines()]
+        assert sorted(i["pk"]["S"] for i in items) == [f"k{i:06d}" for i in range(n)]
+        assert all(i["pad"]["S"] == "x" * 400 for i in items)
+
+        d = import_status(b, arns["import"])
+        assert d["ImportStatus"] == "COMPLETED", d
+        assert (d["ProcessedItemCount"], d["ImportedItemCount"], d["ErrorCount"]) == (m, m, 0)
+        t = b.describe_table(TableName=target)["Table"]
+        assert t["TableStatus"] == "ACTIVE"
+        assert t["ItemCount"] == m
+        got = {}
+        for page in b.get_paginator("scan").paginate(TableName=target, ConsistentRead=True):
+            for i in page["Items"]:
+                got[i["pk"]["S"]] = i["v"]["N"]
+        assert got == {f"i{i:06d}": str(i) for i in range(m)}
+    finally:
+        for s in servers:
+            s.stop()

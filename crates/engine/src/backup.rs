@@ -46,6 +46,10 @@ pub struct RestoreSource {
     pub keyspace: String,
     /// Whether the keyspace was made for this restore (dropped when it is done).
     pub staging: bool,
+    /// The import (ARN) still reading its files into the keyspace: the table is not filled
+    /// until the import has read them all (and clears this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
 }
 
 /// One backup.
@@ -762,6 +766,7 @@ impl Engine {
         let source = RestoreSource {
             keyspace: rec.keyspace.clone(),
             staging: false,
+            import: None,
         };
         self.start_restore(&rec.source, &input, &target, summary, source)
             .await
@@ -986,6 +991,7 @@ impl Engine {
         let source = RestoreSource {
             keyspace: staging.clone(),
             staging: true,
+            import: None,
         };
         let out = self
             .start_restore(&src, &input, &target, summary, source)
@@ -1031,6 +1037,10 @@ impl Engine {
         let Some(source) = meta.restore_source.clone() else {
             return Ok(());
         };
+        // An import still reading its files: its own job fills the table afterwards.
+        if source.import.is_some() {
+            return Ok(());
+        }
         let Some(job) = self.claim_job(format!("restore/{name}")).await else {
             return Ok(());
         };

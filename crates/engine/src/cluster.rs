@@ -8,7 +8,8 @@
 //!   of the `catalog` keyspace, so a server sees with one read whether its catalog cache is
 //!   current;
 //! - `lease/<name>` -> JSON `{holder, expires}`: who runs a piece of background work (the
-//!   TTL sweeper and the other periodic work, a backfill, a restore fill, a backup copy). A
+//!   TTL sweeper and the other periodic work, a backfill, a restore fill, a backup copy, an
+//!   export, an import). A
 //!   lease is taken or renewed in a write transaction (serializable on a shared backend), so
 //!   at most one server holds it; when its holder stops renewing (it died), another takes it
 //!   over once it has expired.

@@ -253,8 +253,8 @@ impl Engine {
     }
 
     /// Share the engine and start its background work: the TTL sweeper, and backfills of
-    /// indexes (and fills of restored tables) that were still running when the server
-    /// stopped. Needs a Tokio runtime.
+    /// indexes (and fills of restored tables), exports and imports that were still running
+    /// when the server stopped. Needs a Tokio runtime.
     pub fn share(self) -> Arc<Engine> {
         let engine = Arc::new(self);
         let _ = engine.me.set(Arc::downgrade(&engine));
@@ -300,10 +300,21 @@ impl Engine {
                     if let Err(err) = e.resume_backups().await {
                         tracing::warn!(error = %err, "backup takeover failed");
                     }
+                    if let Err(err) = e.resume_transfers().await {
+                        tracing::warn!(error = %err, "export or import takeover failed");
+                    }
                 }
             }
         });
         engine.resume_background_work();
+        // Exports and imports a killed server left IN_PROGRESS: run again (on shared storage
+        // only those whose lease lapsed; the maintenance holder also looks at every sweep).
+        let e = engine.clone();
+        tokio::spawn(async move {
+            if let Err(err) = e.resume_transfers().await {
+                tracing::warn!(error = %err, "resuming exports and imports failed");
+            }
+        });
         engine
     }
 

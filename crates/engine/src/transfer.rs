@@ -3,12 +3,15 @@
 //! <export id>/` with `_started`, `manifest-summary.json`, `manifest-files.json`, their
 //! `.checksum` files and gzipped `data/*.json.gz` or `data/*.ion.gz`); imports read
 //! DYNAMODB_JSON, ION or CSV files under a key prefix, uncompressed or gzipped, into a new
-//! table. Both run in the background; their records live in the `exports` / `imports`
-//! keyspaces.
+//! table. Both run in the background, under the lease `export/<arn>` / `import/<arn>` when
+//! storage is shared; one left IN_PROGRESS by a server that died (or, on embedded storage,
+//! by a killed process) is run again (`resume_transfers`). Their records live in the
+//! `exports` / `imports` keyspaces.
 
 use std::io::{BufRead, Read, Write};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use ferrodyn_protocol::model::*;
@@ -172,7 +175,22 @@ fn io_err(e: std::io::Error) -> String {
     e.to_string()
 }
 
-/// Write one export: data file, manifests, checksums. Blocking.
+/// Write a file whole or not at all: to a temporary name, then renamed into place.
+fn write_whole(path: &Path, data: &[u8]) -> Result<(), String> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, data).map_err(io_err)?;
+    std::fs::rename(&tmp, path).map_err(io_err)
+}
+
+/// Said by [`write_export`] when `stop` was set (the export's lease was lost).
+const STOPPED: &str = "stopped: the export's lease was lost";
+
+/// Write one export: data file, then manifests and checksums (the summary last, so a
+/// manifest only ever names a complete data file). Whatever an earlier attempt of the
+/// same export left in `dir` (its server died) is removed first. Stops, removing its data
+/// file, when `stop` is set. Blocking.
 fn write_export(
     backend: &dyn Backend,
     staging: &str,
@@ -180,7 +198,11 @@ fn write_export(
     key_base: &str,
     format: &str,
     desc: &mut Value,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<(), String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(io_err)?;
+    }
     std::fs::create_dir_all(dir.join("data")).map_err(io_err)?;
     std::fs::write(dir.join("_started"), b"").map_err(io_err)?;
     let ext = if format == "ION" { "ion.gz" } else { "json.gz" };
@@ -202,6 +224,10 @@ fn write_export(
             Bound::Unbounded,
             false,
             &mut |_, v| {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    failed = Some(STOPPED.to_owned());
+                    return false;
+                }
                 let Ok(item) = decode_item(v) else {
                     return true;
                 };
@@ -225,9 +251,14 @@ fn write_export(
         .map_err(|e| e.to_string())?;
     }
     if let Some(e) = failed {
+        let _ = std::fs::remove_file(&data_path);
         return Err(e);
     }
     gz.finish().and_then(|mut w| w.flush()).map_err(io_err)?;
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = std::fs::remove_file(&data_path);
+        return Err(STOPPED.to_owned());
+    }
     let data = std::fs::read(&data_path).map_err(io_err)?;
     let digest = Md5::digest(&data);
     let md5_b64 = base64::engine::general_purpose::STANDARD.encode(digest);
@@ -241,13 +272,12 @@ fn write_export(
             "dataFileS3Key": format!("{key_base}/{data_name}"),
         })
     );
-    std::fs::write(dir.join("manifest-files.json"), &manifest_files).map_err(io_err)?;
+    write_whole(&dir.join("manifest-files.json"), manifest_files.as_bytes())?;
     let hex = |b: &[u8]| -> String { Md5::digest(b).iter().map(|x| format!("{x:02x}")).collect() };
-    std::fs::write(
-        dir.join("manifest-files.checksum"),
-        hex(manifest_files.as_bytes()),
-    )
-    .map_err(io_err)?;
+    write_whole(
+        &dir.join("manifest-files.checksum"),
+        hex(manifest_files.as_bytes()).as_bytes(),
+    )?;
     let end = desc.get("EndTime").and_then(Value::as_f64).unwrap_or(0.0);
     let f = |k: &str| desc.get(k).cloned().unwrap_or(Value::Null);
     let summary = json!({
@@ -269,12 +299,11 @@ fn write_export(
         "exportType": "FULL_EXPORT",
     })
     .to_string();
-    std::fs::write(dir.join("manifest-summary.json"), &summary).map_err(io_err)?;
-    std::fs::write(
-        dir.join("manifest-summary.checksum"),
-        hex(summary.as_bytes()),
-    )
-    .map_err(io_err)?;
+    write_whole(
+        &dir.join("manifest-summary.checksum"),
+        hex(summary.as_bytes()).as_bytes(),
+    )?;
+    write_whole(&dir.join("manifest-summary.json"), summary.as_bytes())?;
     set(desc, "ItemCount", count);
     set(desc, "BilledSizeBytes", bytes);
     set(
@@ -644,7 +673,6 @@ impl Engine {
             }
         }
         let arn = transfer_arn(&table_arn, "export", now);
-        let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
         let mut desc = json!({
             "ExportArn": arn,
             "ExportStatus": "IN_PROGRESS",
@@ -669,85 +697,245 @@ impl Engine {
         if let Some(t) = &input.export_type {
             set(&mut desc, "ExportType", t.clone());
         }
+        // The export runs under the lease `export/<arn>`, taken before the record is
+        // visible: an IN_PROGRESS export whose lease lapsed lost its server, and another
+        // server (the maintenance holder) runs it again (`resume_transfers`).
+        if !self.hold_lease(&export_job(&arn)).await {
+            return Err(ApiError::InternalServerError(
+                "could not take the export's lease".into(),
+            ));
+        }
         self.put_transfer_record(EXPORTS, "ExportArn", &desc)
             .await?;
         let out = json!({ "ExportDescription": desc.clone() });
-        let bucket = input.s3_bucket.clone().unwrap_or_default();
+        match self.me.get().and_then(std::sync::Weak::upgrade) {
+            Some(engine) => {
+                tokio::spawn(async move {
+                    engine.run_export(arn).await;
+                });
+            }
+            None => self.run_export(arn).await,
+        }
+        Ok(out)
+    }
+}
+
+/// The lease of an export (shared storage).
+fn export_job(arn: &str) -> String {
+    format!("export/{arn}")
+}
+
+/// The lease of an import (shared storage).
+fn import_job(arn: &str) -> String {
+    format!("import/{arn}")
+}
+
+/// A failure code and message (an export's or import's FailureCode / FailureMessage).
+type Failure = (&'static str, String);
+
+/// Not a failure: the job's lease went to another server, which now runs it.
+const LEASE_LOST: &str = "LeaseLost";
+
+impl Engine {
+    /// Renew the job's lease every third of the lease period; returns when it is lost.
+    async fn keep_lease(&self, job: &crate::cluster::Job<'_>) {
+        let every = (self.config.lease_period / 3).max(std::time::Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            if !job.renew().await {
+                return;
+            }
+        }
+    }
+
+    /// Write `rec` (the record `arn` of keyspace `ks`) only if that record is still
+    /// IN_PROGRESS (its status under `status_key`) and, with shared storage, this server
+    /// still holds the job's lease `job`; whether it was written.
+    async fn put_if_in_progress(
+        &self,
+        ks: &'static str,
+        status_key: &'static str,
+        arn: &str,
+        rec: &Value,
+        job: &str,
+    ) -> Result<bool, ApiError> {
+        let key = arn.as_bytes().to_vec();
+        let bytes = rec.to_string().into_bytes();
+        let (job, me) = (job.to_owned(), self.server_id());
+        self.store
+            .transact(move |tx| {
+                let cur = tx
+                    .get(ks, &key)?
+                    .and_then(|v| serde_json::from_slice::<Value>(&v).ok());
+                if !cur.is_some_and(|r| {
+                    r.get(status_key).and_then(Value::as_str) == Some("IN_PROGRESS")
+                }) {
+                    return Ok(false);
+                }
+                if let Some(me) = &me {
+                    if !crate::cluster::lease_held(tx, &job, me)? {
+                        return Ok(false);
+                    }
+                }
+                tx.put(ks, key.clone(), bytes.clone());
+                Ok::<bool, TxError>(true)
+            })
+            .await
+            .map_err(|TxError(e)| e)
+    }
+
+    /// Exports and imports left IN_PROGRESS by a server that died: run by the maintenance
+    /// lease holder when storage is shared (each job is claimed through its lease, so only
+    /// one whose holder stopped renewing it is taken), and once at start otherwise (the
+    /// previous process was killed).
+    pub(crate) async fn resume_transfers(self: &Arc<Self>) -> Result<(), ApiError> {
+        let pending =
+            |ks: &str, arn_key: &str, status_key: &str| -> Result<Vec<String>, ApiError> {
+                Ok(self
+                    .transfer_records(ks)?
+                    .into_iter()
+                    .filter(|r| r.get(status_key).and_then(Value::as_str) == Some("IN_PROGRESS"))
+                    .filter_map(|r| r.get(arn_key).and_then(Value::as_str).map(str::to_owned))
+                    .collect())
+            };
+        for arn in pending(EXPORTS, "ExportArn", "ExportStatus")? {
+            let e = self.clone();
+            tokio::spawn(async move { e.run_export(arn).await });
+        }
+        for arn in pending(IMPORTS, "ImportArn", "ImportStatus")? {
+            let e = self.clone();
+            tokio::spawn(async move { e.run_import(arn).await });
+        }
+        Ok(())
+    }
+
+    /// Run the export `arn` under its lease (renewed while it runs): stage the table as it
+    /// was at ExportTime from the point-in-time history, write the files, record the
+    /// outcome. The same on the server that took the request and on one taking over from
+    /// a server that died (which starts again from the beginning).
+    async fn run_export(&self, arn: String) {
+        let name = export_job(&arn);
+        let Some(job) = self.claim_job(name.clone()).await else {
+            return;
+        };
+        let desc = match self.transfer_record(EXPORTS, &arn) {
+            Ok(Some(d)) if d.get("ExportStatus").and_then(Value::as_str) == Some("IN_PROGRESS") => {
+                d
+            }
+            Ok(_) => {
+                job.finish().await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(export = %arn, error = %e, "could not read an export");
+                return;
+            }
+        };
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let outcome = tokio::select! {
+            r = self.export_files(desc.clone(), stop.clone()) => r,
+            () = self.keep_lease(&job) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(export = %arn, "lost the export's lease");
+                return;
+            }
+        };
+        let mut desc = desc;
+        set(&mut desc, "EndTime", self.clock.now());
+        match outcome {
+            Ok(d) => {
+                desc = d;
+                set(&mut desc, "EndTime", self.clock.now());
+                set(&mut desc, "ExportStatus", "COMPLETED");
+            }
+            Err((LEASE_LOST, _)) => return,
+            Err((code, msg)) => {
+                tracing::warn!(export = %arn, code, error = %msg, "export failed");
+                set(&mut desc, "ExportStatus", "FAILED");
+                set(&mut desc, "FailureCode", code);
+                set(&mut desc, "FailureMessage", msg);
+            }
+        }
+        match self
+            .put_if_in_progress(EXPORTS, "ExportStatus", &arn, &desc, &name)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(export = %arn, "export outcome not recorded: the export was taken over")
+            }
+            Err(e) => tracing::warn!(export = %arn, error = %e, "could not record export outcome"),
+        }
+        job.finish().await;
+    }
+
+    /// The export's files, from the table as it was at ExportTime; the description with
+    /// ItemCount, BilledSizeBytes and ExportManifest.
+    async fn export_files(
+        &self,
+        mut desc: Value,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<Value, Failure> {
+        let s = |k: &str| {
+            desc.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (arn, table_arn, table_id) = (s("ExportArn"), s("TableArn"), s("TableId"));
+        let (bucket, prefix, format) = (s("S3Bucket"), s("S3Prefix"), s("ExportFormat"));
+        let at = desc
+            .get("ExportTime")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        let name = table_arn
+            .rsplit_once(":table/")
+            .map(|(_, n)| n)
+            .unwrap_or_default();
+        // The table as it was at ExportTime can be read back only while it is the same
+        // table with point-in-time recovery on since before then.
+        let meta = self
+            .table_for_admin(name)
+            .ok()
+            .filter(|m| m.desc.table_id == table_id)
+            .ok_or_else(|| ("TableNotFound", format!("Table not found: {table_arn}")))?;
+        if !meta.pitr.as_ref().is_some_and(|p| p.enabled_at <= at) {
+            return Err((
+                "PointInTimeRecoveryUnavailable",
+                format!(
+                    "Point in time recovery is not enabled for table '{name}' since before the export time: the table as it was then can no longer be exported"
+                ),
+            ));
+        }
+        let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
         let key_base = if prefix.is_empty() {
             format!("AWSDynamoDB/{id}")
         } else {
             format!("{}/AWSDynamoDB/{id}", prefix.trim_end_matches('/'))
         };
         let dir = self.config.s3_root.join(&bucket).join(&key_base);
-        let src = (*meta).clone();
-        match self.me.get().and_then(std::sync::Weak::upgrade) {
-            Some(engine) => {
-                tokio::spawn(async move {
-                    engine
-                        .run_export(src, at, dir, key_base, format, desc)
-                        .await;
-                });
-            }
-            None => self.run_export(src, at, dir, key_base, format, desc).await,
-        }
-        Ok(out)
-    }
-}
-
-impl Engine {
-    /// Stage the table as it was at `at`, write the files, record the outcome.
-    async fn run_export(
-        &self,
-        src: TableMeta,
-        at: f64,
-        dir: PathBuf,
-        key_base: String,
-        format: String,
-        mut desc: Value,
-    ) {
         let staging = format!("b.{}", uuid::Uuid::new_v4().simple());
-        let ks = staging.clone();
         let backend = self.store.backend_arc();
-        let result = tokio::task::spawn_blocking(move || -> Result<Value, String> {
-            crate::backup::materialize(&*backend, &src, Some(at), &ks)
-                .map_err(|e| e.to_string())?;
-            Ok(Value::Null)
+        let src = (*meta).clone();
+        let ks = staging.clone();
+        let written = tokio::task::spawn_blocking(move || -> Result<Value, String> {
+            let out = crate::backup::materialize(&*backend, &src, Some(at), &ks)
+                .map_err(|e| e.to_string())
+                .and_then(|_| {
+                    write_export(&*backend, &ks, &dir, &key_base, &format, &mut desc, &stop)
+                });
+            if let Err(e) = backend.drop_keyspace(&ks) {
+                tracing::warn!(error = %e, keyspace = %ks, "could not drop an export's staging keyspace");
+            }
+            out.map(|()| desc)
         })
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
-        let now = self.clock.now();
-        set(&mut desc, "EndTime", now);
-        let written = match result {
-            Ok(_) => {
-                let backend = self.store.backend_arc();
-                let ks = staging.clone();
-                let mut d = desc.clone();
-                tokio::task::spawn_blocking(move || {
-                    write_export(&*backend, &ks, &dir, &key_base, &format, &mut d).map(|_| d)
-                })
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r)
-            }
-            Err(e) => Err(e),
-        };
+        .map_err(|e| ("InternalServerError", e.to_string()))?;
         match written {
-            Ok(d) => {
-                desc = d;
-                set(&mut desc, "ExportStatus", "COMPLETED");
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "export failed");
-                set(&mut desc, "ExportStatus", "FAILED");
-                set(&mut desc, "FailureCode", "S3AccessDenied");
-                set(&mut desc, "FailureMessage", e);
-            }
+            Ok(d) => Ok(d),
+            Err(e) if e == STOPPED => Err((LEASE_LOST, e)),
+            Err(e) => Err(("S3AccessDenied", e)),
         }
-        if let Err(e) = self.put_transfer_record(EXPORTS, "ExportArn", &desc).await {
-            tracing::warn!(error = %e, "could not record export outcome");
-        }
-        let _ = self.store.backend().drop_keyspace(&staging);
     }
 
     pub async fn describe_export(&self, input: ArnInput) -> Result<Value, ApiError> {
@@ -954,22 +1142,59 @@ impl Engine {
                 serde_json::to_value(o).unwrap_or_default(),
             );
         }
+        // Under the lease `import/<arn>`, as an export (see there).
+        if !self.hold_lease(&import_job(&arn)).await {
+            return Err(ApiError::InternalServerError(
+                "could not take the import's lease".into(),
+            ));
+        }
         self.put_transfer_record(IMPORTS, "ImportArn", &desc)
             .await?;
         let out = json!({ "ImportTableDescription": desc.clone() });
         match self.me.get().and_then(std::sync::Weak::upgrade) {
             Some(engine) => {
                 tokio::spawn(async move {
-                    engine.run_import(input, create, desc).await;
+                    engine.run_import(arn).await;
                 });
             }
-            None => self.run_import(input, create, desc).await,
+            None => self.run_import(arn).await,
         }
         Ok(out)
     }
 
-    async fn run_import(&self, input: ImportInput, create: CreateTableInput, mut desc: Value) {
-        let outcome = self.try_import(&input, create, &mut desc).await;
+    /// Run the import `arn` under its lease (renewed while it runs), from wherever an
+    /// earlier attempt whose server died left it: the table is created (CREATING, its
+    /// restore source a staging keyspace marked with the import's ARN); the files are read
+    /// into the staging keyspace (again into a fresh one if an earlier attempt did not
+    /// finish that: nothing of it reached the table yet); the counts go to the record and
+    /// the mark is cleared; then the table is filled from the staging keyspace (by key, so
+    /// a fill resumed after a partial one imports nothing twice). The outcome is recorded
+    /// only if the record is still IN_PROGRESS and the lease still this server's.
+    async fn run_import(&self, arn: String) {
+        let name = import_job(&arn);
+        let Some(job) = self.claim_job(name.clone()).await else {
+            return;
+        };
+        let mut desc = match self.transfer_record(IMPORTS, &arn) {
+            Ok(Some(d)) if d.get("ImportStatus").and_then(Value::as_str) == Some("IN_PROGRESS") => {
+                d
+            }
+            Ok(_) => {
+                job.finish().await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(import = %arn, error = %e, "could not read an import");
+                return;
+            }
+        };
+        let outcome = tokio::select! {
+            r = self.try_import(&arn, &mut desc, &name) => r,
+            () = self.keep_lease(&job) => {
+                tracing::warn!(import = %arn, "lost the import's lease");
+                return;
+            }
+        };
         set(&mut desc, "EndTime", self.clock.now());
         match outcome {
             Ok(()) => {
@@ -982,98 +1207,213 @@ impl Engine {
                     set(&mut desc, "FailureMessage", "Some of the items failed validation checks and were not imported. Please check CloudWatch error logs for more details.");
                 }
             }
+            Err((LEASE_LOST, _)) => return,
             Err((code, msg)) => {
-                tracing::warn!(code, error = %msg, "import failed");
+                tracing::warn!(import = %arn, code, error = %msg, "import failed");
+                self.release_import_table(&arn, &desc).await;
                 set(&mut desc, "ImportStatus", "FAILED");
                 set(&mut desc, "FailureCode", code);
                 set(&mut desc, "FailureMessage", msg);
             }
         }
-        if let Err(e) = self.put_transfer_record(IMPORTS, "ImportArn", &desc).await {
-            tracing::warn!(error = %e, "could not record import outcome");
+        match self
+            .put_if_in_progress(IMPORTS, "ImportStatus", &arn, &desc, &name)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(import = %arn, "import outcome not recorded: the import was taken over")
+            }
+            Err(e) => tracing::warn!(import = %arn, error = %e, "could not record import outcome"),
+        }
+        job.finish().await;
+    }
+
+    /// After an import failed while its table still waited for the files to be read: the
+    /// table gets what was read (as a failed import leaves its good rows in the table), so
+    /// that it does not stay CREATING.
+    async fn release_import_table(&self, arn: &str, desc: &Value) {
+        let Some(name) = desc
+            .pointer("/TableCreationParameters/TableName")
+            .and_then(Value::as_str)
+        else {
+            return;
+        };
+        let Ok(meta) = self.table_for_admin(name) else {
+            return;
+        };
+        if meta
+            .restore_source
+            .as_ref()
+            .is_none_or(|r| r.import.as_deref() != Some(arn))
+        {
+            return;
+        }
+        let mut m = (*meta).clone();
+        if let Some(r) = m.restore_source.as_mut() {
+            r.import = None;
+        }
+        let filled = match self.replace_meta(&meta, m).await {
+            Ok(_) => self.fill_restored(name).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = filled {
+            tracing::warn!(import = %arn, table = name, error = %e, "could not fill a failed import's table");
         }
     }
 
-    async fn try_import(
-        &self,
-        input: &ImportInput,
-        create: CreateTableInput,
-        desc: &mut Value,
-    ) -> Result<(), (&'static str, String)> {
-        let source = input.s3_bucket_source.clone().unwrap_or_default();
-        let bucket = source.s3_bucket.clone().unwrap_or_default();
-        let prefix = source.s3_key_prefix.clone().unwrap_or_default();
-        let root = self.config.s3_root.clone();
-        let files = tokio::task::spawn_blocking(move || list_objects(&root, &bucket, &prefix))
+    /// An intermediate write of an import's record (still IN_PROGRESS, lease held).
+    async fn note_import(&self, arn: &str, desc: &Value, job: &str) -> Result<(), Failure> {
+        match self
+            .put_if_in_progress(IMPORTS, "ImportStatus", arn, desc, job)
             .await
-            .map_err(|e| ("InternalServerError", e.to_string()))?
-            .map_err(|e| {
-                if e == "S3NoSuchBucket" {
-                    (
-                        "S3NoSuchBucket",
-                        "The specified bucket does not exist".to_owned(),
-                    )
-                } else {
-                    ("S3AccessDenied", e)
-                }
-            })?;
-        if input.input_compression_type.as_deref() == Some("ZSTD") {
-            return Err((
-                "InvalidInputCompressionType",
-                "ZSTD-compressed imports are not supported by Ferrodyn; use GZIP or NONE".into(),
-            ));
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err((LEASE_LOST, "the import was taken over".into())),
+            Err(e) => Err(("InternalServerError", e.to_string())),
         }
-        let staging = format!("b.{}", uuid::Uuid::new_v4().simple());
-        self.store
-            .backend()
-            .create_keyspace(&staging)
+    }
+
+    async fn try_import(&self, arn: &str, desc: &mut Value, job: &str) -> Result<(), Failure> {
+        let input: ImportInput = serde_json::from_value(desc.clone())
             .map_err(|e| ("InternalServerError", e.to_string()))?;
+        let params = input.table_creation_parameters.clone().unwrap_or_default();
+        let create: CreateTableInput =
+            serde_json::from_value(params).map_err(|e| ("ValidationException", e.to_string()))?;
         let name = create.table_name.clone().unwrap_or_default();
-        let created = self
-            .create_table_inner(
-                create,
-                Some((
-                    None,
-                    RestoreSource {
-                        keyspace: staging.clone(),
-                        staging: true,
-                    },
-                )),
-            )
-            .await;
-        let table = match created {
-            Ok(t) => t.table_description,
-            Err(e) => {
-                let _ = self.store.backend().drop_keyspace(&staging);
-                let code = if matches!(e, ApiError::ResourceInUse(_)) {
-                    "TableAlreadyExists"
-                } else {
-                    "ValidationException"
-                };
-                return Err((code, e.to_string()));
-            }
+        let table_id = desc
+            .get("TableId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        // The table an earlier attempt created, if any.
+        let ours = self.table_for_admin(&name).ok().filter(|m| {
+            table_id.as_deref() == Some(m.desc.table_id.as_str())
+                || m.restore_source
+                    .as_ref()
+                    .is_some_and(|r| r.import.as_deref() == Some(arn))
+        });
+        let reading = match &ours {
+            None => true,
+            Some(m) => m
+                .restore_source
+                .as_ref()
+                .is_some_and(|r| r.import.is_some()),
         };
-        set(desc, "TableId", table.table_id.clone());
-        let meta = self
-            .table_for_admin(&name)
-            .map_err(|e| ("InternalServerError", e.to_string()))?;
-        let backend = self.store.backend_arc();
-        let m = (*meta).clone();
-        let inp = input.clone();
-        let ks = staging.clone();
-        let counts =
-            tokio::task::spawn_blocking(move || read_import(&*backend, &m, &files, &inp, &ks))
+        if reading {
+            let source = input.s3_bucket_source.clone().unwrap_or_default();
+            let bucket = source.s3_bucket.clone().unwrap_or_default();
+            let prefix = source.s3_key_prefix.clone().unwrap_or_default();
+            let root = self.config.s3_root.clone();
+            let files = tokio::task::spawn_blocking(move || list_objects(&root, &bucket, &prefix))
                 .await
                 .map_err(|e| ("InternalServerError", e.to_string()))?
-                .map_err(|e| ("S3AccessDenied", e))?;
-        set(desc, "ProcessedItemCount", counts.processed);
-        set(desc, "ImportedItemCount", counts.imported);
-        set(desc, "ErrorCount", counts.errors);
-        set(desc, "ProcessedSizeBytes", counts.bytes);
-        self.fill_restored(&name)
-            .await
-            .map_err(|e| ("InternalServerError", e.to_string()))?;
-        Ok(())
+                .map_err(|e| {
+                    if e == "S3NoSuchBucket" {
+                        (
+                            "S3NoSuchBucket",
+                            "The specified bucket does not exist".to_owned(),
+                        )
+                    } else {
+                        ("S3AccessDenied", e)
+                    }
+                })?;
+            if input.input_compression_type.as_deref() == Some("ZSTD") {
+                return Err((
+                    "InvalidInputCompressionType",
+                    "ZSTD-compressed imports are not supported by Ferrodyn; use GZIP or NONE"
+                        .into(),
+                ));
+            }
+            let staging = format!("b.{}", uuid::Uuid::new_v4().simple());
+            self.store
+                .backend()
+                .create_keyspace(&staging)
+                .map_err(|e| ("InternalServerError", e.to_string()))?;
+            let source = RestoreSource {
+                keyspace: staging.clone(),
+                staging: true,
+                import: Some(arn.to_owned()),
+            };
+            let meta = match ours {
+                None => {
+                    let created = self.create_table_inner(create, Some((None, source))).await;
+                    let table = match created {
+                        Ok(t) => t.table_description,
+                        Err(e) => {
+                            let _ = self.store.backend().drop_keyspace(&staging);
+                            let code = if matches!(e, ApiError::ResourceInUse(_)) {
+                                "TableAlreadyExists"
+                            } else {
+                                "ValidationException"
+                            };
+                            return Err((code, e.to_string()));
+                        }
+                    };
+                    set(desc, "TableId", table.table_id.clone());
+                    self.note_import(arn, desc, job).await?;
+                    self.table_for_admin(&name)
+                        .map_err(|e| ("InternalServerError", e.to_string()))?
+                }
+                // An earlier attempt died reading the files: read them again into a fresh
+                // keyspace (what it wrote may be incomplete, and may still be written to).
+                Some(m) => {
+                    let old = m.restore_source.clone();
+                    let mut fresh = (*m).clone();
+                    fresh.restore_source = Some(source);
+                    let m = match self.replace_meta(&m, fresh).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            let _ = self.store.backend().drop_keyspace(&staging);
+                            return Err(("InternalServerError", e.to_string()));
+                        }
+                    };
+                    if let Some(old) = old {
+                        let _ = self.store.backend().drop_keyspace(&old.keyspace);
+                    }
+                    set(desc, "TableId", m.desc.table_id.clone());
+                    m
+                }
+            };
+            let backend = self.store.backend_arc();
+            let m = (*meta).clone();
+            let inp = input.clone();
+            let ks = staging.clone();
+            let counts =
+                tokio::task::spawn_blocking(move || read_import(&*backend, &m, &files, &inp, &ks))
+                    .await
+                    .map_err(|e| ("InternalServerError", e.to_string()))?
+                    .map_err(|e| ("S3AccessDenied", e))?;
+            set(desc, "ProcessedItemCount", counts.processed);
+            set(desc, "ImportedItemCount", counts.imported);
+            set(desc, "ErrorCount", counts.errors);
+            set(desc, "ProcessedSizeBytes", counts.bytes);
+            // The counts first: once the mark is cleared, a takeover keeps them.
+            self.note_import(arn, desc, job).await?;
+            let mut done = (*meta).clone();
+            if let Some(r) = done.restore_source.as_mut() {
+                r.import = None;
+            }
+            self.replace_meta(&meta, done)
+                .await
+                .map_err(|e| ("InternalServerError", e.to_string()))?;
+        }
+        // Fill the table; the fill runs under its own lease (`restore/<table>`), which a
+        // server that died may still hold for a while: wait for the table to be filled.
+        let every = (self.config.lease_period / 3).max(std::time::Duration::from_millis(100));
+        loop {
+            self.fill_restored(&name)
+                .await
+                .map_err(|e| ("InternalServerError", e.to_string()))?;
+            let filled = self
+                .table_for_admin(&name)
+                .map_err(|e| ("InternalServerError", e.to_string()))?
+                .restore_source
+                .is_none();
+            if filled {
+                return Ok(());
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 
     pub async fn describe_import(&self, input: ArnInput) -> Result<Value, ApiError> {

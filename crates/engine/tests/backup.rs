@@ -599,3 +599,250 @@ async fn csv_import_counts_bad_lines_and_keeps_the_good_ones() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Rewrite a transfer record in place (as a crash would have left it).
+fn put_record(
+    backend: &Arc<dyn ferrodyn_storage::Backend>,
+    ks: &str,
+    arn: &str,
+    rec: &serde_json::Value,
+) {
+    backend
+        .commit(
+            &[ferrodyn_storage::Op::Put {
+                ks: ks.to_owned(),
+                key: arn.as_bytes().to_vec(),
+                value: rec.to_string().into_bytes(),
+            }],
+            Durability::Fsync,
+        )
+        .unwrap();
+}
+
+/// Exports and imports a killed server left IN_PROGRESS are run again when the engine
+/// starts: an export from the beginning as of its ExportTime (the half-written files of
+/// the dead attempt removed), or FAILED when that point in time cannot be read back; an
+/// import from its files into the table it creates.
+#[tokio::test]
+async fn transfers_left_in_progress_by_a_crash_are_resumed_at_start() {
+    let root = std::env::temp_dir().join(format!("ferrodyn-s3-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let backend = common::backend();
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let config = EngineConfig {
+        s3_root: root.clone(),
+        ..EngineConfig::default()
+    };
+    let e = Engine::open(
+        backend.clone(),
+        Durability::Fsync,
+        config.clone(),
+        clock.clone(),
+    )
+    .unwrap();
+    create(&e, "src").await;
+    e.update_continuous_backups(req(json!({"TableName":"src","PointInTimeRecoverySpecification":{"PointInTimeRecoveryEnabled":true}})))
+        .await
+        .unwrap();
+    clock.advance(5.0);
+    for i in 0..50 {
+        put(&e, "src", "p", i, i).await;
+    }
+    clock.advance(5.0);
+    let want = contents(&e, "src").await;
+    let arn = e
+        .describe_table(req(json!({"TableName":"src"})))
+        .await
+        .unwrap()
+        .table
+        .table_arn;
+    let out = e
+        .export_table_to_point_in_time(req(json!({"TableArn": arn, "S3Bucket": "bkt"})))
+        .await
+        .unwrap();
+    let earn = out["ExportDescription"]["ExportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = e
+        .describe_export(req(json!({ "ExportArn": earn })))
+        .await
+        .unwrap()["ExportDescription"]
+        .clone();
+    assert_eq!(done["ExportStatus"], "COMPLETED");
+    // The export as a crash left it: IN_PROGRESS, a data file half written, no manifests.
+    let mut crashed = done.clone();
+    for k in ["EndTime", "ItemCount", "BilledSizeBytes", "ExportManifest"] {
+        crashed.as_object_mut().unwrap().remove(k);
+    }
+    crashed["ExportStatus"] = json!("IN_PROGRESS");
+    put_record(&backend, "exports", &earn, &crashed);
+    let dir = root.join("bkt").join(
+        done["ExportManifest"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("/manifest-summary.json"),
+    );
+    // The import's input: a copy of the data file.
+    std::fs::create_dir_all(root.join("bkt/in")).unwrap();
+    for f in std::fs::read_dir(dir.join("data")).unwrap() {
+        std::fs::copy(f.unwrap().path(), root.join("bkt/in/items.json.gz")).unwrap();
+    }
+    for f in ["manifest-summary.json", "manifest-files.json"] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("data/half-written.json.gz"), b"\x1f\x8b").unwrap();
+    // A second export whose ExportTime is before PITR was turned on: it cannot be redone.
+    let lost = format!("{earn}x");
+    let mut early = crashed.clone();
+    early["ExportArn"] = json!(lost);
+    early["ExportTime"] = json!(1_800_000_000.0 - 60.0);
+    put_record(&backend, "exports", &lost, &early);
+    // An import that died before it created its table.
+    let imp = e
+        .import_table(req(json!({
+            "S3BucketSource": {"S3Bucket": "bkt", "S3KeyPrefix": "in/"},
+            "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP",
+            "TableCreationParameters": {
+                "TableName": "first",
+                "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],
+                "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }
+        })))
+        .await
+        .unwrap();
+    let iarn = imp["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut pending = e
+        .describe_import(req(json!({ "ImportArn": iarn })))
+        .await
+        .unwrap()["ImportTableDescription"]
+        .clone();
+    let iarn2 = format!("{iarn}x");
+    for k in ["EndTime", "TableId", "FailureCode", "FailureMessage"] {
+        pending.as_object_mut().unwrap().remove(k);
+    }
+    pending["ImportArn"] = json!(iarn2);
+    pending["ImportStatus"] = json!("IN_PROGRESS");
+    pending["TableCreationParameters"]["TableName"] = json!("second");
+    pending["TableArn"] = json!(arn.replace("table/src", "table/second"));
+    for k in [
+        "ProcessedItemCount",
+        "ImportedItemCount",
+        "ErrorCount",
+        "ProcessedSizeBytes",
+    ] {
+        pending[k] = json!(0);
+    }
+    put_record(&backend, "imports", &iarn2, &pending);
+    // Written after the export time: not exported.
+    clock.advance(5.0);
+    put(&e, "src", "later", 0, 0).await;
+    drop(e);
+
+    // The restart.
+    let e = Engine::open(backend.clone(), Durability::Fsync, config, clock.clone())
+        .unwrap()
+        .share();
+    let status = |d: &serde_json::Value, k: &str| d[k].as_str().unwrap_or_default().to_owned();
+    let mut waited = 0;
+    let (d, l, i) = loop {
+        let d = e
+            .describe_export(req(json!({ "ExportArn": earn })))
+            .await
+            .unwrap()["ExportDescription"]
+            .clone();
+        let l = e
+            .describe_export(req(json!({ "ExportArn": lost })))
+            .await
+            .unwrap()["ExportDescription"]
+            .clone();
+        let i = e
+            .describe_import(req(json!({ "ImportArn": iarn2 })))
+            .await
+            .unwrap()["ImportTableDescription"]
+            .clone();
+        if [
+            status(&d, "ExportStatus"),
+            status(&l, "ExportStatus"),
+            status(&i, "ImportStatus"),
+        ]
+        .iter()
+        .all(|s| s != "IN_PROGRESS")
+        {
+            break (d, l, i);
+        }
+        waited += 1;
+        assert!(
+            waited < 300,
+            "still IN_PROGRESS after the restart: {d} {l} {i}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(d["ExportStatus"], "COMPLETED", "{d}");
+    assert_eq!(d["ItemCount"], 50);
+    let data: Vec<_> = std::fs::read_dir(dir.join("data"))
+        .unwrap()
+        .map(|f| f.unwrap().file_name())
+        .collect();
+    assert_eq!(data.len(), 1, "{data:?}");
+    assert_eq!(l["ExportStatus"], "FAILED", "{l}");
+    assert_eq!(l["FailureCode"], "PointInTimeRecoveryUnavailable");
+    assert_eq!(i["ImportStatus"], "COMPLETED", "{i}");
+    assert_eq!(i["ImportedItemCount"], 50);
+    assert_eq!(contents(&e, "second").await, want);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// An import that fails once its table exists (here: a file that cannot be opened) leaves
+/// the table ACTIVE with what was read, not CREATING.
+#[tokio::test]
+async fn an_import_failing_after_creating_its_table_leaves_it_active() {
+    let root = std::env::temp_dir().join(format!("ferrodyn-s3-failimp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("bkt/in")).unwrap();
+    std::fs::write(
+        root.join("bkt/in/a.json"),
+        "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(root.join("nowhere"), root.join("bkt/in/b.json")).unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let e = engine_with_s3(clock, &root);
+    let imp = e
+        .import_table(req(json!({
+            "S3BucketSource": {"S3Bucket": "bkt", "S3KeyPrefix": "in/"},
+            "InputFormat": "DYNAMODB_JSON",
+            "TableCreationParameters": {
+                "TableName": "broken",
+                "KeySchema": [{"AttributeName":"pk","KeyType":"HASH"}],
+                "AttributeDefinitions": [{"AttributeName":"pk","AttributeType":"S"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }
+        })))
+        .await
+        .unwrap();
+    let iarn = imp["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = e
+        .describe_import(req(json!({ "ImportArn": iarn })))
+        .await
+        .unwrap();
+    assert_eq!(d["ImportTableDescription"]["ImportStatus"], "FAILED", "{d}");
+    assert_eq!(d["ImportTableDescription"]["FailureCode"], "S3AccessDenied");
+    let t = e
+        .describe_table(req(json!({"TableName":"broken"})))
+        .await
+        .unwrap()
+        .table;
+    assert_eq!(t.table_status, "ACTIVE");
+    e.delete_table(req(json!({"TableName":"broken"})))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+}
