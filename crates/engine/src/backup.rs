@@ -399,17 +399,9 @@ impl Engine {
     /// orphan).
     async fn copy_backup(&self, rec: BackupRecord, at: Option<f64>) -> Result<(), ApiError> {
         let name = backup_job(&rec.arn);
-        let Some(job) = self.claim_job(name.clone()).await else {
+        let Some(job) = self.claim_creating(&name, &rec).await? else {
             return Ok(());
         };
-        // A fresh look, under the lease: it may have finished or gone meanwhile.
-        match self.backup_record(&rec.arn)? {
-            Some(r) if r.status == "CREATING" && r.keyspace == rec.keyspace => {}
-            _ => {
-                job.finish().await;
-                return Ok(());
-            }
-        }
         let target = match at {
             None => rec.keyspace.clone(),
             Some(_) => format!("b.{}", uuid::Uuid::new_v4().simple()),
@@ -493,19 +485,31 @@ impl Engine {
         Ok(())
     }
 
-    async fn take_over_backup(&self, rec: BackupRecord) -> Result<(), ApiError> {
-        let name = backup_job(&rec.arn);
-        // Only if its server stopped renewing the lease (else claim_job says no).
-        let Some(job) = self.claim_job(name.clone()).await else {
-            return Ok(());
+    /// The lease of a CREATING backup's job, if this server gets it and (a fresh look,
+    /// under the lease) the record is still that CREATING backup; else the lease is let go.
+    async fn claim_creating(
+        &self,
+        name: &str,
+        rec: &BackupRecord,
+    ) -> Result<Option<crate::cluster::Job<'_>>, ApiError> {
+        let Some(job) = self.claim_job(name.to_owned()).await else {
+            return Ok(None);
         };
         match self.backup_record(&rec.arn)? {
-            Some(r) if r.status == "CREATING" && r.keyspace == rec.keyspace => {}
+            Some(r) if r.status == "CREATING" && r.keyspace == rec.keyspace => Ok(Some(job)),
             _ => {
                 job.finish().await;
-                return Ok(());
+                Ok(None)
             }
         }
+    }
+
+    async fn take_over_backup(&self, rec: BackupRecord) -> Result<(), ApiError> {
+        let name = backup_job(&rec.arn);
+        // Only if its server stopped renewing the lease (else the claim fails).
+        let Some(job) = self.claim_creating(&name, &rec).await? else {
+            return Ok(());
+        };
         let table = self.table_for_admin(&rec.source.name).ok();
         let replayable = table.as_ref().is_some_and(|t| {
             t.keyspace == rec.source.keyspace
