@@ -1004,6 +1004,23 @@ impl PostgresBackend {
         }
     }
 
+    /// A failed read outside a group: a connection that lost the server is not reused, a
+    /// dropped table is forgotten, and the error is mapped.
+    fn read_failed(
+        &self,
+        conn: &mut Conn<'_>,
+        ks: &str,
+        e: &tokio_postgres::Error,
+    ) -> StorageError {
+        if e.as_db_error().is_none() {
+            conn.broken = true;
+        }
+        if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
+            self.forget(ks);
+        }
+        sql_err(ks, e)
+    }
+
     fn attempt_err(&self, ks: &str, e: &tokio_postgres::Error) -> Attempt {
         if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
             self.forget(ks);
@@ -1599,15 +1616,7 @@ impl Backend for PostgresBackend {
             );
             let rows = match conn.query_async(&sql, &params).await {
                 Ok(rows) => rows,
-                Err(e) => {
-                    if e.as_db_error().is_none() {
-                        conn.broken = true;
-                    }
-                    if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
-                        self.forget(ks);
-                    }
-                    return Err(sql_err(ks, &e));
-                }
+                Err(e) => return Err(self.read_failed(&mut conn, ks, &e)),
             };
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {
@@ -1874,15 +1883,7 @@ impl PostgresBackend {
         };
         let rows = match answer {
             Ok(rows) => rows,
-            Err(e) => {
-                if e.as_db_error().is_none() {
-                    conn.broken = true;
-                }
-                if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
-                    self.forget(ks);
-                }
-                return Err(sql_err(ks, &e));
-            }
+            Err(e) => return Err(self.read_failed(&mut conn, ks, &e)),
         };
         match many {
             None => match rows.first() {
