@@ -228,7 +228,8 @@ impl Stats {
     }
 
     /// Apply a change in item count and bytes inside a write transaction; to this
-    /// server's part of the counters when storage is shared (`server`).
+    /// server's part of the counters when storage is shared (`server`), the part of the
+    /// transaction's commit lane.
     pub fn adjust(
         tx: &mut Tx<'_>,
         table_id: &str,
@@ -240,7 +241,8 @@ impl Stats {
             return Ok(());
         }
         if let Some(server) = server {
-            let key = crate::cluster::shard_key(table_id.as_bytes(), server);
+            let part = crate::cluster::part_name(server, tx.lane());
+            let key = crate::cluster::shard_key(table_id.as_bytes(), &part);
             let cur = tx
                 .get(STATS, &key)?
                 .map(|v| Stats::decode(&v))

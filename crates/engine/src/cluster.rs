@@ -148,6 +148,22 @@ pub(crate) fn shard_key(key: &[u8], server: &str) -> Vec<u8> {
     k
 }
 
+/// The name of a server's part of a statistics row as written by commit lane `lane`: the
+/// server id, and `/lane` after it for lanes past the first (server ids have no `/`), so
+/// that groups in flight at once in different lanes do not all write one row.
+pub(crate) fn part_name(server: &str, lane: usize) -> std::borrow::Cow<'_, str> {
+    if lane == 0 {
+        std::borrow::Cow::Borrowed(server)
+    } else {
+        std::borrow::Cow::Owned(format!("{server}/{lane}"))
+    }
+}
+
+/// The server that wrote a part named by [`part_name`].
+fn part_server(name: &[u8]) -> &[u8] {
+    name.split(|b| *b == b'/').next().unwrap_or_default()
+}
+
 /// Visit every server's part of the statistics row `key` (committed state).
 pub(crate) fn scan_shards(
     view: &dyn ReadView,
@@ -624,7 +640,7 @@ impl Engine {
             for id in &ids {
                 let base = id.as_bytes();
                 scan_shards(&*view, crate::STATS, base, &mut |k, _| {
-                    let server = k.get(base.len() + 1..).unwrap_or_default();
+                    let server = part_server(k.get(base.len() + 1..).unwrap_or_default());
                     if !live.contains(server) {
                         parts.push((base.to_vec(), k.to_vec()));
                     }
@@ -658,5 +674,19 @@ impl Engine {
                 Ok::<(), StorageError>(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_parts_name_their_server() {
+        assert_eq!(part_name("abc", 0), "abc");
+        assert_eq!(part_name("abc", 2), "abc/2");
+        assert_eq!(part_server(b"abc/2"), b"abc");
+        assert_eq!(part_server(b"abc"), b"abc");
+        assert_eq!(part_server(b""), b"");
     }
 }

@@ -2,7 +2,12 @@
 //! `FERRODYN_TEST_ENGINE_BACKEND=postgres FERRODYN_TEST_POSTGRES=...`; passes as skipped on
 //! the memory backend, which is not shared). The clock stands still, so the engines' catalog
 //! caches are only refreshed when a table is missing or a write finds its table changed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -97,4 +102,79 @@ async fn a_stale_catalog_cache_never_writes_by_old_metadata() {
         .await
         .unwrap();
     assert_ne!(d.time_to_live_description.time_to_live_status, "DISABLED");
+}
+
+/// Writes through two servers, each with commit groups in flight at once in several lanes
+/// (the postgres backend's default): the item count stays exact, and lanes past the first
+/// count into statistics rows of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn item_counts_stay_exact_with_commit_groups_in_flight_at_once() {
+    let backend = common::backend();
+    if !backend.shared() {
+        eprintln!("skipped: the backend is not shared (FERRODYN_TEST_ENGINE_BACKEND=postgres)");
+        return;
+    }
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let open = || {
+        Arc::new(
+            Engine::open(
+                backend.clone(),
+                Durability::Fsync,
+                EngineConfig::default(),
+                clock.clone(),
+            )
+            .unwrap(),
+        )
+    };
+    let engines = [open(), open()];
+    engines[0].create_table(create()).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..400 {
+        let e = engines[i % 2].clone();
+        tasks.spawn(async move { e.put_item(put(&format!("k{i}"), 1)).await.map(drop) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    // Overwrites (no change in count) and deletes, at once, through both.
+    for i in 0..150 {
+        let e = engines[(i + 1) % 2].clone();
+        tasks.spawn(async move {
+            if i < 100 {
+                e.put_item(put(&format!("k{i}"), 2)).await.map(drop)
+            } else {
+                e.delete_item(req(
+                    json!({"TableName":"shared","Key":{"pk":{"S":format!("k{i}")}}}),
+                ))
+                .await
+                .map(drop)
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    for e in &engines {
+        let d = e
+            .describe_table(req(json!({"TableName":"shared"})))
+            .await
+            .unwrap();
+        assert_eq!(d.table.item_count, 350);
+    }
+    if backend.commit_lanes() > 1 {
+        let view = backend.snapshot().unwrap();
+        let mut lane_parts = 0;
+        view.scan(
+            "stats",
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+            false,
+            &mut |k, _| {
+                lane_parts += usize::from(k.contains(&b'/'));
+                true
+            },
+        )
+        .unwrap();
+        assert!(lane_parts > 0, "no commit lane past the first wrote");
+    }
 }

@@ -82,6 +82,10 @@ struct Cli {
     /// statements, such as PgBouncer before 1.21 in transaction mode)
     #[arg(long)]
     storage_no_prepare: bool,
+    /// Commit groups in flight at once on the --storage database (each its own
+    /// serializable transaction; the database orders them)
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    storage_commit_lanes: usize,
     /// When a write is acknowledged
     #[arg(long, value_enum, default_value_t = DurabilityArg::Fsync)]
     durability: DurabilityArg,
@@ -346,6 +350,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         let opts = ferrodyn_storage_postgres::Options {
             pool_size: cli.storage_pool_size.max(1),
             prepared_statements: !cli.storage_no_prepare,
+            commit_lanes: cli.storage_commit_lanes.max(1),
             ..ferrodyn_storage_postgres::Options::default()
         };
         let b = ferrodyn_storage_postgres::PostgresBackend::connect(url, opts)

@@ -123,6 +123,10 @@ pub struct Options {
     /// and plans it once); off, every statement goes out unprepared with typed parameters
     /// (`query_typed`), for poolers that cannot keep prepared statements.
     pub prepared_statements: bool,
+    /// Commit groups in flight at once (see `Backend::commit_lanes`): each is its own
+    /// SERIALIZABLE transaction, so they overlap their round trips and WAL flushes, and
+    /// the database orders them (a conflict re-runs one).
+    pub commit_lanes: usize,
 }
 
 impl Default for Options {
@@ -132,6 +136,7 @@ impl Default for Options {
             checkout_timeout: Duration::from_secs(30),
             max_retries: 50,
             prepared_statements: true,
+            commit_lanes: 2,
         }
     }
 }
@@ -1648,6 +1653,10 @@ impl Backend for PostgresBackend {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn commit_lanes(&self) -> usize {
+        self.opts.commit_lanes.max(1)
     }
 
     fn commit(&self, ops: &[Op], durability: Durability) -> Result<()> {

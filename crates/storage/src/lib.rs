@@ -199,6 +199,15 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
+    /// How many commit groups may be in flight at once (the store runs one commit thread,
+    /// a lane, per group). One for backends whose `write_group` relies on being the only
+    /// writer; a backend whose groups are serializable transactions that are re-run on a
+    /// conflict may allow more, and then transactions in different lanes must not all
+    /// write one key (see [`crate::store::Tx::lane`]).
+    fn commit_lanes(&self) -> usize {
+        1
+    }
+
     /// Whether an open snapshot holds up commits (the memory backend's read lock); long
     /// readers then copy what they need and let go before writing.
     fn snapshots_block_writes(&self) -> bool {

@@ -7,6 +7,10 @@
 //! answers each caller. Transactions are therefore serializable with no conflicts to
 //! retry, and a durable write costs one fsync per group, not per request.
 //!
+//! A backend whose groups are serializable transactions re-run on a conflict (postgres)
+//! may ask for several commit threads ("lanes", [`Backend::commit_lanes`]): each takes the
+//! transactions pending when it is free, so groups overlap, and the database orders them.
+//!
 //! A transaction closure may in general run more than once (backends with optimistic
 //! concurrency retry it), so it must compute and not cause side effects; it returns
 //! `Err` to abort, and then none of its writes are kept.
@@ -16,7 +20,7 @@ use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::{Backend, Durability, Op, ReadView, Result, StorageError};
@@ -33,15 +37,24 @@ pub struct Tx<'a> {
     view: &'a dyn ReadView,
     group: &'a Overlay,
     own: Overlay,
+    lane: usize,
 }
 
 impl<'a> Tx<'a> {
-    fn new(view: &'a dyn ReadView, group: &'a Overlay) -> Self {
+    fn new(view: &'a dyn ReadView, group: &'a Overlay, lane: usize) -> Self {
         Tx {
             view,
             group,
             own: Overlay::new(),
+            lane,
         }
+    }
+
+    /// The commit lane running this transaction (0 when the backend has one). Counters
+    /// that every transaction updates should be split by lane, so that groups in flight
+    /// at once do not all conflict on one key.
+    pub fn lane(&self) -> usize {
+        self.lane
     }
 
     /// The current value under `key`.
@@ -144,13 +157,17 @@ impl Store {
     /// Wrap a backend and start its commit queue.
     pub fn new(backend: Arc<dyn Backend>, durability: Durability) -> Result<Store> {
         let (queue, rx) = mpsc::channel::<Box<dyn Job>>();
-        let b = backend.clone();
+        let rx = Arc::new(Mutex::new(rx));
         let stats = Arc::new(QueueStats::default());
-        let s = stats.clone();
-        thread::Builder::new()
-            .name("ferrodyn-commit".into())
-            .spawn(move || writer(b, rx, durability, &s))
-            .map_err(|e| StorageError::Io(e.to_string()))?;
+        for lane in 0..backend.commit_lanes().max(1) {
+            let b = backend.clone();
+            let s = stats.clone();
+            let rx = rx.clone();
+            thread::Builder::new()
+                .name(format!("ferrodyn-commit-{lane}"))
+                .spawn(move || writer(b, &rx, lane, durability, &s))
+                .map_err(|e| StorageError::Io(e.to_string()))?;
+        }
         Ok(Store {
             backend,
             queue,
@@ -235,22 +252,33 @@ impl Store {
     }
 }
 
+/// One commit lane: takes every transaction pending when it is free (waiting for the first),
+/// commits them as one group, answers them, and again. Lanes take turns at the queue.
 fn writer(
     backend: Arc<dyn Backend>,
-    rx: mpsc::Receiver<Box<dyn Job>>,
+    rx: &Mutex<mpsc::Receiver<Box<dyn Job>>>,
+    lane: usize,
     durability: Durability,
     stats: &QueueStats,
 ) {
     let mut jobs: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
-    while let Ok(first) = rx.recv() {
-        jobs.push(first);
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
+    loop {
+        {
+            let Ok(rx) = rx.lock() else {
+                return;
+            };
+            let Ok(first) = rx.recv() else {
+                return;
+            };
+            jobs.push(first);
+            while jobs.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
             }
         }
-        let outcome = run_group(&*backend, &mut jobs, durability);
+        let outcome = run_group(&*backend, &mut jobs, lane, durability);
         let n = jobs.len() as u64;
         stats.groups.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(n, Ordering::Relaxed);
@@ -267,6 +295,7 @@ fn writer(
 fn run_group(
     backend: &dyn Backend,
     jobs: &mut [Box<dyn Job>],
+    lane: usize,
     durability: Durability,
 ) -> Result<()> {
     // The backend may call this more than once (a conflict with another server): each
@@ -274,7 +303,7 @@ fn run_group(
     let mut run = |view: &dyn ReadView| -> Result<Vec<Op>> {
         let mut group = Overlay::new();
         for job in jobs.iter_mut() {
-            let mut tx = Tx::new(view, &group);
+            let mut tx = Tx::new(view, &group, lane);
             let keep = catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).unwrap_or(false);
             if keep {
                 let own = std::mem::take(&mut tx.own);
