@@ -16,6 +16,7 @@ import re
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -478,6 +479,14 @@ def test_streams_and_pitr_table_written_through_both_servers_under_contention(pa
     arn = a.describe_table(TableName=name)["Table"]["LatestStreamArn"]
     records = read_all(streams_client(b._endpoint.host), arn)
     assert len(records) == threads * per_thread
+    # The re-runs show in the servers' metrics.
+    conflicts = 0.0
+    for c in (a, b):
+        with urllib.request.urlopen(c._endpoint.host + "/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("ferrodyn_storage_conflicts "):
+                    conflicts += float(line.split()[1])
+    assert conflicts > 0
     seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert seqs == sorted(set(seqs))
 

@@ -56,6 +56,7 @@ def test_metrics_health_ready_and_access_log(tmp_path):
         assert 'ferrodyn_errors_total{operation="GetItem",type="ResourceNotFoundException"} 1' in text
         assert "ferrodyn_items 5" in text and "ferrodyn_tables 1" in text
         assert "ferrodyn_commit_queue_depth 0" in text
+        assert "ferrodyn_storage_conflicts 0" in text
         value = {l.split()[0]: float(l.split()[1]) for l in text.splitlines()
                  if l and not l.startswith("#")}
         groups, jobs = value["ferrodyn_commit_groups"], value["ferrodyn_commit_transactions"]
@@ -173,6 +174,10 @@ def test_config_file_environment_and_print_config(tmp_path):
     text = printed("--config", str(cfg), "--port", "8200",
                    extra_env={"FERRODYN_PORT": "8100", "FERRODYN_REGION": "us-west-2"})
     assert "port = 8200" in text and 'region = "us-west-2"' in text
+    # a numeric option of 1 or 0 is a value, not a switch
+    text = printed("--config", str(cfg), extra_env={"FERRODYN_MAX_IN_FLIGHT": "1",
+                                                    "FERRODYN_ACCESS_LOG": "1"})
+    assert "max-in-flight = 1" in text and "access-log = true" in text
     # what --print-config prints is a config file that gives the same configuration
     again = tmp_path / "again.toml"
     again.write_text(printed("--config", str(cfg)))

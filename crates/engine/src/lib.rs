@@ -575,6 +575,11 @@ impl Engine {
                 q.jobs.load(std::sync::atomic::Ordering::Relaxed) as f64,
             ),
             (
+                "ferrodyn_storage_conflicts",
+                "Commit groups re-run since start because the shared database reported a conflict (postgres backend).",
+                self.store.backend().conflicts() as f64,
+            ),
+            (
                 "ferrodyn_ttl_lag_seconds",
                 "Age of the oldest expired item not yet deleted by the TTL sweeper.",
                 ttl_lag,

@@ -104,12 +104,12 @@ async fn a_stale_catalog_cache_never_writes_by_old_metadata() {
     assert_ne!(d.time_to_live_description.time_to_live_status, "DISABLED");
 }
 
-/// Writes through two servers, each with commit groups in flight at once in several lanes
-/// (the postgres backend's default): the item count stays exact, and lanes past the first
-/// count into statistics rows of their own.
+/// Writes through two servers, each with commit groups in flight at once in three lanes
+/// (`--storage-commit-lanes 3`): the item count stays exact, and lanes past the first count
+/// into statistics rows of their own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn item_counts_stay_exact_with_commit_groups_in_flight_at_once() {
-    let backend = common::backend();
+    let backend = common::backend_with_lanes(3);
     if !backend.shared() {
         eprintln!("skipped: the backend is not shared (FERRODYN_TEST_ENGINE_BACKEND=postgres)");
         return;
@@ -161,7 +161,8 @@ async fn item_counts_stay_exact_with_commit_groups_in_flight_at_once() {
             .unwrap();
         assert_eq!(d.table.item_count, 350);
     }
-    if backend.commit_lanes() > 1 {
+    {
+        assert_eq!(backend.commit_lanes(), 3);
         let view = backend.snapshot().unwrap();
         let mut lane_parts = 0;
         view.scan(

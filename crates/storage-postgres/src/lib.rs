@@ -125,7 +125,9 @@ pub struct Options {
     pub prepared_statements: bool,
     /// Commit groups in flight at once (see `Backend::commit_lanes`): each is its own
     /// SERIALIZABLE transaction, so they overlap their round trips and WAL flushes, and
-    /// the database orders them (a conflict re-runs one).
+    /// the database orders them (a conflict re-runs one). 1 by default: on PostgreSQL the
+    /// page-level predicate locks of the groups' reads make overlapping groups conflict
+    /// often, and two lanes measured slower than one (docs/benchmarks.md).
     pub commit_lanes: usize,
 }
 
@@ -136,7 +138,7 @@ impl Default for Options {
             checkout_timeout: Duration::from_secs(30),
             max_retries: 50,
             prepared_statements: true,
-            commit_lanes: 2,
+            commit_lanes: 1,
         }
     }
 }
@@ -162,6 +164,10 @@ pub struct PostgresBackend {
     tables: RwLock<HashMap<String, String>>,
     /// Commit groups re-run after a serialization failure or deadlock.
     conflicts: AtomicU64,
+    /// Commit lanes run their first attempts side by side (shared); a group re-run after a
+    /// conflict runs alone (exclusive), so that two lanes never conflict twice over one
+    /// group.
+    gate: RwLock<()>,
     /// Single-key reads in flight and waiting (see `read_coalesced`).
     reads: Arc<Mutex<Coalescer>>,
 }
@@ -556,6 +562,7 @@ impl PostgresBackend {
             },
             tables: RwLock::new(HashMap::new()),
             conflicts: AtomicU64::new(0),
+            gate: RwLock::new(()),
             reads: Arc::new(Mutex::new(Coalescer::default())),
         })
     }
@@ -570,11 +577,6 @@ impl PostgresBackend {
     /// Where this backend points: `user@host:port/db`.
     pub fn description(&self) -> &str {
         &self.desc
-    }
-
-    /// Commit groups re-run so far because the database reported a conflict.
-    pub fn conflicts(&self) -> u64 {
-        self.conflicts.load(Ordering::Relaxed)
     }
 
     fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
@@ -1659,6 +1661,10 @@ impl Backend for PostgresBackend {
         self.opts.commit_lanes.max(1)
     }
 
+    fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+
     fn commit(&self, ops: &[Op], durability: Durability) -> Result<()> {
         self.write_group(&mut |_view| Ok(ops.to_vec()), durability)
     }
@@ -1666,6 +1672,12 @@ impl Backend for PostgresBackend {
     fn write_group(&self, run: &mut GroupFn<'_>, durability: Durability) -> Result<()> {
         let mut attempt = 0u32;
         loop {
+            // A re-run waits for the other lanes' groups in flight and holds new ones back.
+            let _gate = if attempt == 0 {
+                (Some(self.gate.read().map_err(poisoned)?), None)
+            } else {
+                (None, Some(self.gate.write().map_err(poisoned)?))
+            };
             let mut conn = self.conn()?;
             match self.try_group(&mut conn, run, durability) {
                 Attempt::Done => return Ok(()),
@@ -1681,6 +1693,7 @@ impl Backend for PostgresBackend {
                     }
                     tracing::debug!(error = %e, attempt, "commit group conflicted; retrying");
                     drop(conn);
+                    drop(_gate);
                     std::thread::sleep(backoff(attempt));
                     attempt += 1;
                 }

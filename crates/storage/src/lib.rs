@@ -208,6 +208,12 @@ pub trait Backend: Send + Sync + 'static {
         1
     }
 
+    /// Commit groups re-run because the database reported a conflict (another server or
+    /// lane wrote what they read); always 0 for a backend with a single writer.
+    fn conflicts(&self) -> u64 {
+        0
+    }
+
     /// Whether an open snapshot holds up commits (the memory backend's read lock); long
     /// readers then copy what they need and let go before writing.
     fn snapshots_block_writes(&self) -> bool {

@@ -11,6 +11,11 @@ use ferrodyn_storage::memory::MemoryBackend;
 use ferrodyn_storage::Backend;
 
 pub fn backend() -> Arc<dyn Backend> {
+    backend_with_lanes(1)
+}
+
+/// [`backend`], with `lanes` commit lanes where the backend can have several (postgres).
+pub fn backend_with_lanes(lanes: usize) -> Arc<dyn Backend> {
     match std::env::var("FERRODYN_TEST_ENGINE_BACKEND").as_deref() {
         Ok("postgres") => {
             let url = std::env::var("FERRODYN_TEST_POSTGRES")
@@ -18,7 +23,10 @@ pub fn backend() -> Arc<dyn Backend> {
             Arc::new(
                 ferrodyn_storage_postgres::PostgresBackend::connect_in_fresh_schema(
                     &url,
-                    ferrodyn_storage_postgres::Options::default(),
+                    ferrodyn_storage_postgres::Options {
+                        commit_lanes: lanes,
+                        ..ferrodyn_storage_postgres::Options::default()
+                    },
                 )
                 .expect("PostgreSQL test database"),
             )
