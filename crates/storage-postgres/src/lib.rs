@@ -155,6 +155,8 @@ pub struct PostgresBackend {
     /// Runs the connections' I/O tasks; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     config: Config,
+    /// TLS for the connections (`sslmode` other than disable), else plain TCP.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     /// `user@host:port/db`, for messages (never the password).
     desc: String,
     flavor: Flavor,
@@ -490,20 +492,32 @@ impl PostgresBackend {
     /// Connect to the database at `url` (`postgres://user[:password]@host[:port]/db`),
     /// create or migrate the layout, and return the backend. Fails, saying why, if the
     /// database cannot be reached.
+    ///
+    /// TLS to the database follows libpq's URL parameters: `sslmode=disable` (the default
+    /// when absent), `prefer` (TLS when the server offers it), `require` or `verify-full`
+    /// (TLS or no connection); with TLS the server's certificate chain and host name are
+    /// always verified, against the PEM certificates in `sslrootcert=FILE`, else the
+    /// system's store.
     pub fn connect(url: &str, opts: Options) -> Result<Self> {
-        let config: Config = url
-            .parse()
-            .map_err(|e| StorageError::Io(format!("invalid PostgreSQL URL: {e}")))?;
-        Self::open(config, opts)
+        let (config, tls) = parse_url(url)?;
+        Self::open_with(config, tls, opts)
     }
 
-    /// Like [`PostgresBackend::connect`], from a parsed configuration.
-    pub fn open(mut config: Config, opts: Options) -> Result<Self> {
+    /// Like [`PostgresBackend::connect`], from a parsed configuration (without TLS).
+    pub fn open(config: Config, opts: Options) -> Result<Self> {
+        Self::open_with(config, None, opts)
+    }
+
+    fn open_with(
+        mut config: Config,
+        tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+        opts: Options,
+    ) -> Result<Self> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("ferrodyn");
-        let mut backend = Self::bare(config, opts)?;
+        let mut backend = Self::bare(config, tls, opts)?;
         let version: String = {
             let conn = backend.conn().map_err(|e| {
                 StorageError::Io(format!(
@@ -535,8 +549,15 @@ impl PostgresBackend {
     }
 
     /// The backend's parts, connected to nothing yet and with no layout checked.
-    fn bare(config: Config, opts: Options) -> Result<Self> {
-        let desc = describe(&config);
+    fn bare(
+        config: Config,
+        tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+        opts: Options,
+    ) -> Result<Self> {
+        let mut desc = describe(&config);
+        if tls.is_some() {
+            desc.push_str(" (TLS)");
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("ferrodyn-pg")
@@ -546,6 +567,7 @@ impl PostgresBackend {
         Ok(PostgresBackend {
             rt: Some(rt),
             config,
+            tls,
             desc,
             flavor: Flavor::Postgres,
             opts: Options {
@@ -571,7 +593,8 @@ impl PostgresBackend {
     /// process id, a counter and the time) that no other backend uses: for tests, so that
     /// each gets a fresh database without `CREATE DATABASE`.
     pub fn connect_in_fresh_schema(url: &str, opts: Options) -> Result<Self> {
-        Self::open(fresh_schema(url)?, opts)
+        let tls = parse_url(url)?.1;
+        Self::open_with(fresh_schema(url)?, tls, opts)
     }
 
     /// Where this backend points: `user@host:port/db`.
@@ -586,13 +609,31 @@ impl PostgresBackend {
     /// Open a new connection, its I/O task on our runtime.
     fn dial(&self) -> Result<Client> {
         let config = self.config.clone();
+        let tls = self.tls.clone();
         let task = self.runtime()?.spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %explain(&e), "postgres connection closed");
+            fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+            where
+                S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+                T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+            {
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::warn!(error = %explain(&e), "postgres connection closed");
+                    }
+                });
+            }
+            let client = match tls {
+                Some(tls) => {
+                    let (client, connection) = config.connect(tls).await?;
+                    drive(connection);
+                    client
                 }
-            });
+                None => {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    drive(connection);
+                    client
+                }
+            };
             Ok::<_, tokio_postgres::Error>(client)
         });
         match wait(task) {
@@ -1073,6 +1114,121 @@ fn rollback(conn: &mut Conn<'_>) {
     }
 }
 
+/// A `postgres://` URL's configuration and TLS connector. libpq's `sslmode` and
+/// `sslrootcert` are taken out first (tokio-postgres knows neither `verify-full` nor
+/// `sslrootcert`): `disable` (or none) is plain TCP; `prefer` is TLS when the server offers
+/// it; `require` and `verify-full` are TLS or no connection. With TLS the server's
+/// certificate and host name are always verified (libpq's `require` alone does not check
+/// them; here a connection that could be intercepted is never made). Modes that skip the
+/// checks (`allow`, `verify-ca`) are refused, saying so.
+fn parse_url(url: &str) -> Result<(Config, Option<tokio_postgres_rustls::MakeRustlsConnect>)> {
+    let bad = |m: String| StorageError::Io(format!("invalid PostgreSQL URL: {m}"));
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (url, ""),
+    };
+    let mut kept = Vec::new();
+    let (mut mode, mut root) = (None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("sslmode", v) => mode = Some(v),
+            ("sslrootcert", v) => root = Some(percent_decoded(v)),
+            _ => kept.push(pair),
+        }
+    }
+    let (ssl_mode, tls) = match mode {
+        None | Some("disable") => (tokio_postgres::config::SslMode::Disable, false),
+        Some("prefer") => (tokio_postgres::config::SslMode::Prefer, true),
+        Some("require" | "verify-full") => (tokio_postgres::config::SslMode::Require, true),
+        Some(other) => {
+            return Err(bad(format!(
+                "sslmode={other} is not supported: disable, prefer, require or verify-full \
+                 (with TLS the server's certificate and host name are always verified)"
+            )))
+        }
+    };
+    if root.is_some() && !tls {
+        return Err(bad(
+            "sslrootcert needs sslmode=prefer, require or verify-full".into(),
+        ));
+    }
+    let rest = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    let mut config: Config = rest.parse().map_err(|e| bad(format!("{e}")))?;
+    config.ssl_mode(ssl_mode);
+    let tls = if tls {
+        Some(tls_connector(root.as_deref())?)
+    } else {
+        None
+    };
+    Ok((config, tls))
+}
+
+/// `%XX` escapes decoded (a file name in a URL parameter).
+fn percent_decoded(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (c, hex) {
+            (b'%', Some(x)) => {
+                out.push(x);
+                i += 3;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A TLS connector trusting the PEM certificates in `root` (`system` or none: the system's
+/// store, as rustls-native-certs finds it).
+fn tls_connector(root: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    match root {
+        Some(path) if path != "system" => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| StorageError::Io(format!("sslrootcert {path}: {e}")))?;
+            for cert in certs {
+                let cert =
+                    cert.map_err(|e| StorageError::Io(format!("sslrootcert {path}: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| StorageError::Io(format!("sslrootcert {path}: {e}")))?;
+            }
+        }
+        _ => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // One unusable system certificate does not make the others useless.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(StorageError::Io(format!(
+            "no certificate to trust for TLS to the database{}: name the database's CA \
+             certificate (PEM) with sslrootcert=FILE",
+            root.map(|r| format!(" in {r}")).unwrap_or_default()
+        )));
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
 /// A new, empty schema on the database at `url`, and a configuration whose connections
 /// use it (`search_path`).
 fn fresh_schema(url: &str) -> Result<Config> {
@@ -1086,12 +1242,10 @@ fn fresh_schema(url: &str) -> Result<Config> {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     );
-    let mut config: Config = url
-        .parse()
-        .map_err(|e| StorageError::Io(format!("invalid PostgreSQL URL: {e}")))?;
+    let (mut config, tls) = parse_url(url)?;
     {
         // Creating the schema needs no layout: a bare connection.
-        let admin = PostgresBackend::bare(config.clone(), Options::default())?;
+        let admin = PostgresBackend::bare(config.clone(), tls, Options::default())?;
         let mut conn = admin.conn()?;
         conn.exec(&format!("CREATE SCHEMA {}", quoted(&schema)))
             .map_err(|e| sql_err("", &e))?;
@@ -1965,6 +2119,105 @@ mod tests {
             }
         }
     }
+
+    /// TLS to the database: with `sslmode=require` the connection is encrypted and the
+    /// server's certificate verified against `sslrootcert`; one that cannot be verified, or a
+    /// mode that would skip the checks, is refused. Needs FERRODYN_TEST_POSTGRES_CA, the CA
+    /// certificate of a server with `ssl=on` (scripts/postgres-up makes one).
+    #[test]
+    fn tls_connections_verify_the_server() {
+        let Some(url) = test_url("tls_connections_verify_the_server") else {
+            return;
+        };
+        let Ok(ca) = std::env::var("FERRODYN_TEST_POSTGRES_CA") else {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "tls_connections_verify_the_server: skipped (set FERRODYN_TEST_POSTGRES_CA)"
+            );
+            return;
+        };
+        let encrypted = |b: &PostgresBackend| -> bool {
+            let conn = b.conn().unwrap();
+            let rows = wait(conn.client().unwrap().query_typed(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            ))
+            .unwrap();
+            rows.first().unwrap().get::<_, bool>(0)
+        };
+        let secure = PostgresBackend::connect_in_fresh_schema(
+            &format!("{url}?sslmode=require&sslrootcert={ca}"),
+            Options::default(),
+        )
+        .unwrap();
+        assert!(encrypted(&secure));
+        assert!(secure.description().ends_with("(TLS)"));
+        secure.create_keyspace("t").unwrap();
+        secure
+            .commit(
+                &[Op::Put {
+                    ks: "t".into(),
+                    key: b"k".to_vec(),
+                    value: b"v".to_vec(),
+                }],
+                Durability::Fsync,
+            )
+            .unwrap();
+        assert_eq!(secure.read("t", b"k").unwrap(), Some(b"v".to_vec()));
+        // verify-full is the same; prefer takes TLS since the server offers it.
+        for mode in ["verify-full", "prefer"] {
+            let b = PostgresBackend::connect_in_fresh_schema(
+                &format!("{url}?sslmode={mode}&sslrootcert={ca}"),
+                Options::default(),
+            )
+            .unwrap();
+            assert!(encrypted(&b), "{mode}");
+        }
+        let plain = PostgresBackend::connect_in_fresh_schema(
+            &format!("{url}?sslmode=disable"),
+            Options::default(),
+        )
+        .unwrap();
+        assert!(!encrypted(&plain));
+        // A certificate the client does not trust: refused at start-up, saying why.
+        let other =
+            std::env::temp_dir().join(format!("ferrodyn-not-the-ca-{}.pem", std::process::id()));
+        std::fs::write(&other, NOT_THE_CA).unwrap();
+        let e = PostgresBackend::connect(
+            &format!("{url}?sslmode=require&sslrootcert={}", other.display()),
+            Options::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        let _ = std::fs::remove_file(&other);
+        assert!(e.contains("certificate"), "{e}");
+        for mode in ["verify-ca", "allow", "bogus"] {
+            let e = PostgresBackend::connect(&format!("{url}?sslmode={mode}"), Options::default())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains("not supported"), "{mode}: {e}");
+        }
+        let e = PostgresBackend::connect(&format!("{url}?sslrootcert={ca}"), Options::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("sslrootcert needs"), "{e}");
+    }
+
+    /// A self-signed certificate (CN=other) that signed nothing the test server uses.
+    const NOT_THE_CA: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBeDCCAR2gAwIBAgIUBNOxYu8cqJurT+E8g6P+42s/7DQwCgYIKoZIzj0EAwIw\n\
+EDEOMAwGA1UEAwwFb3RoZXIwIBcNMjYxMTIyMTEzNDQwWhgPMjEyNjEwMjkxMTM0\n\
+NDBaMBAxDjAMBgNVBAMMBW90aGVyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n\
+cdzkUOv2CuuRiY7NT/2YwlMdktpXUFRS6q3BIOkgP329WhqrWkixzDwBCWJ3W3RP\n\
+NtXKlgjg2qi4RYvFy/oAI6NTMFEwHQYDVR0OBBYEFM/iHtAxDmfKF/DgE0fwQ5mM\n\
+Zd7TMB8GA1UdIwQYMBaAFM/iHtAxDmfKF/DgE0fwQ5mMZd7TMA8GA1UdEwEB/wQF\n\
+MAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAOEjyH8GlhLetHVyuIHSZWspIzBCizKf\n\
+wjLcDrhPtReFAiEAusJieQZVWyQ5Yy9N4M5FfqsdsdhJ1znVtBZRkLg0/OU=\n\
+-----END CERTIFICATE-----\n";
 
     /// A fresh, empty schema on the test database, and a configuration that uses it.
     fn fresh_schema(url: &str) -> Config {
