@@ -45,6 +45,10 @@ pub(crate) struct Cluster {
     pub(crate) server_id: String,
     /// The catalog version the cache was last loaded at.
     pub(crate) seen: AtomicU64,
+    /// The highest catalog version this server committed itself (and put in its cache):
+    /// a re-read of an older version must not replace the cache, or it would undo that
+    /// change until the next re-read.
+    pub(crate) committed: AtomicU64,
     /// When the catalog version was last checked (clock seconds, as f64 bits).
     pub(crate) checked: AtomicU64,
     /// Leases this server held at its last attempt (to log changes only).
@@ -58,6 +62,7 @@ impl Cluster {
         Cluster {
             server_id: uuid::Uuid::new_v4().simple().to_string(),
             seen: AtomicU64::new(seen),
+            committed: AtomicU64::new(0),
             checked: AtomicU64::new(0f64.to_bits()),
             held: std::sync::Mutex::new(std::collections::HashSet::new()),
             running: std::sync::Mutex::new(std::collections::HashSet::new()),
@@ -332,7 +337,11 @@ impl Engine {
         match loaded {
             Ok(Some((v, tables))) => {
                 if let Ok(mut t) = self.tables.write() {
-                    if v > c.seen.load(Ordering::Acquire) {
+                    if v < c.committed.load(Ordering::Acquire) {
+                        // Read before a change of our own committed: it would undo it.
+                        // Read again at the next request.
+                        c.checked.store(f64::MIN.to_bits(), Ordering::Relaxed);
+                    } else if v > c.seen.load(Ordering::Acquire) {
                         *t = tables;
                         c.seen.store(v, Ordering::Release);
                     }
@@ -345,12 +354,19 @@ impl Engine {
 
     /// After this server committed catalog version `v`: if it directly follows the version
     /// the cache holds (no other server changed the catalog in between), the cache, which
-    /// the caller has updated, is current at `v`.
+    /// the caller has updated, is current at `v`; otherwise it lacks the other server's
+    /// change, and the next request re-reads the catalog.
     pub(crate) fn catalog_committed(&self, v: Option<u64>) {
         if let (Some(c), Some(v)) = (&self.cluster, v) {
-            let _ =
-                c.seen
-                    .compare_exchange(v.wrapping_sub(1), v, Ordering::AcqRel, Ordering::Relaxed);
+            c.committed.fetch_max(v, Ordering::AcqRel);
+            if c.seen
+                .compare_exchange(v.wrapping_sub(1), v, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+            {
+                // Another server's change came between: the cache lacks it; re-read at the
+                // next request.
+                c.checked.store(f64::MIN.to_bits(), Ordering::Relaxed);
+            }
         }
     }
 

@@ -179,3 +179,45 @@ async fn item_counts_stay_exact_with_commit_groups_in_flight_at_once() {
         assert!(lane_parts > 0, "no commit lane past the first wrote");
     }
 }
+
+/// A server that commits a catalog change while another server's change is not in its cache
+/// yet re-reads the catalog at its next request (its cache lacks that change), even with the
+/// clock standing still: here a table deleted and created again through the other server.
+#[tokio::test]
+async fn a_catalog_change_after_another_servers_refreshes_the_cache() {
+    let backend = common::backend();
+    if !backend.shared() {
+        eprintln!("skipped: the backend is not shared (FERRODYN_TEST_ENGINE_BACKEND=postgres)");
+        return;
+    }
+    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
+    let open = || {
+        Engine::open(
+            backend.clone(),
+            Durability::Fsync,
+            EngineConfig::default(),
+            clock.clone(),
+        )
+        .unwrap()
+    };
+    let (a, b) = (open(), open());
+    a.create_table(create()).await.unwrap();
+    b.put_item(put("old", 1)).await.unwrap();
+    // Through a: the table is deleted and created again (a new keyspace), with one item.
+    a.delete_table(req(json!({"TableName":"shared"})))
+        .await
+        .unwrap();
+    a.create_table(create()).await.unwrap();
+    a.put_item(put("new", 1)).await.unwrap();
+    // b commits a catalog change of its own, right after a's two.
+    let mut other = create();
+    other.table_name = Some("other".into());
+    b.create_table(other).await.unwrap();
+    let got: GetItemOutput = b
+        .get_item(req(
+            json!({"TableName":"shared","Key":{"pk":{"S":"new"}},"ConsistentRead":true}),
+        ))
+        .await
+        .unwrap();
+    assert!(got.item.is_some(), "b still reads the deleted table");
+}
