@@ -192,8 +192,12 @@ fn tls_client() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, String> {
                 let cert = cert.map_err(|e| format!("{path}: {e}"))?;
                 roots.add(cert).map_err(|e| format!("{path}: {e}"))?;
             }
+            // The provider named: with two enabled in one build rustls cannot choose.
+            let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
             Ok(Arc::new(
-                tokio_rustls::rustls::ClientConfig::builder()
+                tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| e.to_string())?
                     .with_root_certificates(roots)
                     .with_no_client_auth(),
             ))

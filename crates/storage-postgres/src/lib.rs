@@ -1223,9 +1223,15 @@ fn tls_connector(root: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustls
             root.map(|r| format!(" in {r}")).unwrap_or_default()
         )));
     }
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    // The provider named, not the process default: another crate in the build may enable
+    // a second one, and then rustls cannot choose (it panics).
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StorageError::Io(format!("TLS to the database: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
