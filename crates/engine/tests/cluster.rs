@@ -36,24 +36,33 @@ fn put(pk: &str, exp: u64) -> PutItemInput {
     req(json!({"TableName":"shared","Item":{"pk":{"S":pk},"exp":{"N":exp.to_string()}}}))
 }
 
-#[tokio::test]
-async fn a_stale_catalog_cache_never_writes_by_old_metadata() {
-    let backend = common::backend();
+/// Two engines on one shared backend (as two servers on one database) with a clock that
+/// stands still; `None`, after saying so, when the backend is not shared.
+fn two_servers(backend: Arc<dyn ferrodyn_storage::Backend>) -> Option<[Arc<Engine>; 2]> {
     if !backend.shared() {
         eprintln!("skipped: the backend is not shared (FERRODYN_TEST_ENGINE_BACKEND=postgres)");
-        return;
+        return None;
     }
     let clock = Arc::new(ManualClock::new(1_800_000_000.0));
     let open = || {
-        Engine::open(
-            backend.clone(),
-            Durability::Fsync,
-            EngineConfig::default(),
-            clock.clone(),
+        Arc::new(
+            Engine::open(
+                backend.clone(),
+                Durability::Fsync,
+                EngineConfig::default(),
+                clock.clone(),
+            )
+            .unwrap(),
         )
-        .unwrap()
     };
-    let (a, b) = (open(), open());
+    Some([open(), open()])
+}
+
+#[tokio::test]
+async fn a_stale_catalog_cache_never_writes_by_old_metadata() {
+    let Some([a, b]) = two_servers(common::backend()) else {
+        return;
+    };
     a.create_table(create()).await.unwrap();
     // Unknown to b's cache: re-read at once.
     b.put_item(put("one", 1_800_000_000 - 5)).await.unwrap();
@@ -110,23 +119,9 @@ async fn a_stale_catalog_cache_never_writes_by_old_metadata() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn item_counts_stay_exact_with_commit_groups_in_flight_at_once() {
     let backend = common::backend_with_lanes(3);
-    if !backend.shared() {
-        eprintln!("skipped: the backend is not shared (FERRODYN_TEST_ENGINE_BACKEND=postgres)");
+    let Some(engines) = two_servers(backend.clone()) else {
         return;
-    }
-    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
-    let open = || {
-        Arc::new(
-            Engine::open(
-                backend.clone(),
-                Durability::Fsync,
-                EngineConfig::default(),
-                clock.clone(),
-            )
-            .unwrap(),
-        )
     };
-    let engines = [open(), open()];
     engines[0].create_table(create()).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..400 {
@@ -185,22 +180,9 @@ async fn item_counts_stay_exact_with_commit_groups_in_flight_at_once() {
 /// clock standing still: here a table deleted and created again through the other server.
 #[tokio::test]
 async fn a_catalog_change_after_another_servers_refreshes_the_cache() {
-    let backend = common::backend();
-    if !backend.shared() {
-        eprintln!("skipped: the backend is not shared (FERRODYN_TEST_ENGINE_BACKEND=postgres)");
+    let Some([a, b]) = two_servers(common::backend()) else {
         return;
-    }
-    let clock = Arc::new(ManualClock::new(1_800_000_000.0));
-    let open = || {
-        Engine::open(
-            backend.clone(),
-            Durability::Fsync,
-            EngineConfig::default(),
-            clock.clone(),
-        )
-        .unwrap()
     };
-    let (a, b) = (open(), open());
     a.create_table(create()).await.unwrap();
     b.put_item(put("old", 1)).await.unwrap();
     // Through a: the table is deleted and created again (a new keyspace), with one item.
