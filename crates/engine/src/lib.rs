@@ -117,6 +117,10 @@ pub struct Engine {
     pub(crate) stream_lag: std::sync::Mutex<HashMap<String, f64>>,
     /// Set when the storage is shared with other servers (`Backend::shared`).
     pub(crate) cluster: Option<cluster::Cluster>,
+    /// The periodic background loop started by [`Engine::share`], and what tells it to
+    /// stop ([`Engine::stop`]).
+    background: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    stop: Arc<tokio::sync::Notify>,
 }
 
 /// Storage failures become InternalServerError; a missing keyspace means the table went
@@ -229,6 +233,8 @@ impl Engine {
             throttle: throttle::Throttle::default(),
             stream_lag: std::sync::Mutex::new(HashMap::new()),
             me: std::sync::OnceLock::new(),
+            background: std::sync::Mutex::new(None),
+            stop: Arc::new(tokio::sync::Notify::new()),
             cluster: shared.then(|| cluster::Cluster::new(version)),
         })
     }
@@ -263,11 +269,15 @@ impl Engine {
         // it also picks up backfills and restores whose server died.
         let weak = Arc::downgrade(&engine);
         let every = engine.config.ttl_sweep_interval;
-        tokio::spawn(async move {
+        let stopped = Arc::clone(&engine.stop);
+        let handle = tokio::spawn(async move {
             let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
             tick.tick().await;
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.notified() => break,
+                }
                 let Some(e) = weak.upgrade() else {
                     break;
                 };
@@ -306,6 +316,9 @@ impl Engine {
                 }
             }
         });
+        if let Ok(mut b) = engine.background.lock() {
+            *b = Some(handle);
+        }
         engine.resume_background_work();
         // Exports and imports a killed server left IN_PROGRESS: run again (on shared storage
         // only those whose lease lapsed; the maintenance holder also looks at every sweep).
@@ -316,6 +329,22 @@ impl Engine {
             }
         });
         engine
+    }
+
+    /// Stop the periodic background loop (at the end of its current round, waiting up to
+    /// 5 s for it), so that a stopping server does not leave it running while the runtime
+    /// shuts down under it.
+    pub async fn stop(&self) {
+        self.stop.notify_one();
+        let handle = self.background.lock().ok().and_then(|mut b| b.take());
+        if let Some(h) = handle {
+            if tokio::time::timeout(Duration::from_secs(5), h)
+                .await
+                .is_err()
+            {
+                tracing::warn!("background work did not stop within 5 s");
+            }
+        }
     }
 
     /// Start the index backfills and restore fills the catalog shows unfinished (each

@@ -464,9 +464,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         per_key,
         ..ferrodyn_server::ServerConfig::default()
     };
-    ferrodyn_server::serve(listener, engine.share(), server_config, shutdown_signal())
+    let engine = engine.share();
+    ferrodyn_server::serve(listener, engine.clone(), server_config, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
+    engine.stop().await;
     println!("Ferrodyn stopped");
     Ok(())
 }
