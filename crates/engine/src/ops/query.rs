@@ -776,12 +776,15 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
+        // A small table's (or segment's) page, or one with a small Limit, in one awaited
+        // read as for Query.
+        let preread = self.preread(&plan).await?;
         self.read_page(
             &meta,
             plan,
             input.return_consumed_capacity.as_deref(),
             raw,
-            None,
+            preread,
         )
     }
 
