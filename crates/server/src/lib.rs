@@ -295,6 +295,16 @@ pub async fn serve(
             tracing::warn!("in-flight requests did not finish within 10 s");
         }
     }
+    // The per-access-key engines' background loops stop before the runtime goes (the
+    // main engine is the caller's to stop).
+    let per_key: Vec<Arc<Engine>> = shared
+        .engines
+        .lock()
+        .map(|e| e.values().cloned().collect())
+        .unwrap_or_default();
+    for e in per_key {
+        e.stop().await;
+    }
     Ok(())
 }
 
