@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 use ferrodyn_storage::memory::valid_range;
@@ -23,6 +24,9 @@ pub struct FjallBackend {
     db: Database,
     /// Seam keyspaces: the fjall keyspace, or None while only declared (reads as empty).
     keyspaces: RwLock<HashMap<String, Option<Keyspace>>>,
+    /// How many of them are declared and not created yet (changed under the map's write
+    /// lock): while none are, a commit does not look for them.
+    uncreated: AtomicUsize,
 }
 
 fn io(e: impl std::fmt::Display) -> StorageError {
@@ -54,6 +58,7 @@ impl FjallBackend {
         Ok(FjallBackend {
             db,
             keyspaces: RwLock::new(keyspaces),
+            uncreated: AtomicUsize::new(0),
         })
     }
 
@@ -84,7 +89,10 @@ impl FjallBackend {
             .db
             .keyspace(&full, KeyspaceCreateOptions::default)
             .map_err(io)?;
-        map.insert(ks.to_owned(), Some(h.clone()));
+        if map.insert(ks.to_owned(), Some(h.clone())).is_some() {
+            // It was declared (None) until now.
+            self.uncreated.fetch_sub(1, Ordering::AcqRel);
+        }
         Ok(h)
     }
 }
@@ -153,14 +161,21 @@ impl Backend for FjallBackend {
         if format!("{PREFIX}{ks}").len() > 255 {
             return Err(StorageError::Io(format!("invalid keyspace name {ks:?}")));
         }
-        map.entry(ks.to_owned()).or_insert(None);
+        if let std::collections::hash_map::Entry::Vacant(e) = map.entry(ks.to_owned()) {
+            e.insert(None);
+            self.uncreated.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(())
     }
 
     fn drop_keyspace(&self, ks: &str) -> Result<()> {
         let mut map = self.keyspaces.write().map_err(poisoned)?;
-        if let Some(Some(h)) = map.remove(ks) {
-            self.db.delete_keyspace(h).map_err(io)?;
+        match map.remove(ks) {
+            Some(Some(h)) => self.db.delete_keyspace(h).map_err(io)?,
+            Some(None) => {
+                self.uncreated.fetch_sub(1, Ordering::AcqRel);
+            }
+            None => {}
         }
         Ok(())
     }
@@ -188,7 +203,7 @@ impl Backend for FjallBackend {
             Durability::Buffered => PersistMode::Buffer,
         };
         // Declared keyspaces this commit writes to are created first.
-        let pending = {
+        let pending = self.uncreated.load(Ordering::Acquire) > 0 && {
             let map = self.keyspaces.read().map_err(poisoned)?;
             ops.iter().any(|op| {
                 let (Op::Put { ks, .. } | Op::Delete { ks, .. }) = op;
@@ -262,6 +277,7 @@ mod tests {
             b.declare_keyspace("unused").unwrap();
             // Nothing created on disk yet.
             assert!(b.db.list_keyspace_names().is_empty());
+            assert_eq!(b.uncreated.load(Ordering::Acquire), 2);
             b.commit(
                 &[Op::Put {
                     ks: "meta".into(),
@@ -272,6 +288,15 @@ mod tests {
             )
             .unwrap();
             assert_eq!(b.db.list_keyspace_names().len(), 1);
+            assert_eq!(b.uncreated.load(Ordering::Acquire), 1);
+            // Declaring what exists changes nothing; created or dropped, none is left.
+            b.declare_keyspace("meta").unwrap();
+            assert_eq!(b.uncreated.load(Ordering::Acquire), 1);
+            b.declare_keyspace("gone").unwrap();
+            b.drop_keyspace("gone").unwrap();
+            b.create_keyspace("unused").unwrap();
+            assert_eq!(b.uncreated.load(Ordering::Acquire), 0);
+            b.drop_keyspace("unused").unwrap();
         }
         // After a restart the written one is there; the other was never created.
         let b = FjallBackend::open(dir.path(), 8 << 20).unwrap();
