@@ -577,7 +577,7 @@ impl Engine {
             count_only: input.select.as_deref() == Some("COUNT"),
             consistent: input.consistent_read == Some(true),
         };
-        let preread = self.preread(&plan).await?;
+        let preread = self.preread(&meta, &plan).await?;
         self.read_page(
             &meta,
             plan,
@@ -591,8 +591,16 @@ impl Engine {
     /// ([`ferrodyn_storage::Backend::scan_async`]) and the page surely lies within the
     /// first [`PREREAD`] entries of the range: the range holds fewer, or (no key filter)
     /// the Limit stops the page within them. Else `None`: read through a view.
-    async fn preread(&self, plan: &Plan) -> Result<Option<ferrodyn_storage::Entries>, ApiError> {
-        if plan.fetch || !bounds_nonempty(&plan.start, &plan.end) {
+    async fn preread(
+        &self,
+        meta: &TableMeta,
+        plan: &Plan,
+    ) -> Result<Option<ferrodyn_storage::Entries>, ApiError> {
+        // A page that will be throttled is not read (read_page answers the throttling).
+        if plan.fetch
+            || !bounds_nonempty(&plan.start, &plan.end)
+            || self.admit(meta, capacity_index(plan), false).is_err()
+        {
             return Ok(None);
         }
         let Some(rows) = self
@@ -778,7 +786,7 @@ impl Engine {
         };
         // A small table's (or segment's) page, or one with a small Limit, in one awaited
         // read as for Query.
-        let preread = self.preread(&plan).await?;
+        let preread = self.preread(&meta, &plan).await?;
         self.read_page(
             &meta,
             plan,
@@ -801,12 +809,7 @@ impl Engine {
         preread: Option<ferrodyn_storage::Entries>,
     ) -> Result<(QueryOutput, Option<Vec<u8>>), ApiError> {
         let raw = raw && plan.projection.is_none() && !plan.fetch && !plan.count_only;
-        // A global index has its own capacity; a local one shares the table's.
-        let gsi = plan
-            .index
-            .as_ref()
-            .filter(|i| i.global)
-            .map(|i| i.name.as_str());
+        let gsi = capacity_index(&plan);
         self.admit(meta, gsi, false)?;
         let mut json: Vec<u8> = Vec::new();
         let mut items = Vec::new();
@@ -1095,4 +1098,13 @@ fn collect_roots(c: &Cond, out: &mut Vec<String>) {
             op(t, out);
         }
     }
+}
+
+/// The capacity a page read of `plan` draws on: a global index has its own; a local one
+/// shares the table's (None).
+fn capacity_index(plan: &Plan) -> Option<&str> {
+    plan.index
+        .as_ref()
+        .filter(|i| i.global)
+        .map(|i| i.name.as_str())
 }
