@@ -783,11 +783,17 @@ impl PostgresBackend {
         .map_err(race)?;
         loop {
             let rows = wait(conn.client().map_err(MigrateError::Fatal)?.query_typed(
-                "SELECT version FROM ferrodyn_schema_version WHERE id = 1",
+                // Cast: CockroachDB's INT is INT8, which an i32 does not decode.
+                "SELECT version::INT4 FROM ferrodyn_schema_version WHERE id = 1",
                 &[],
             ))
             .map_err(race)?;
-            let version: i32 = rows.first().and_then(|r| r.try_get(0).ok()).unwrap_or(0);
+            let version: i32 = match rows.first() {
+                None => 0,
+                Some(r) => r.try_get(0).map_err(|e| {
+                    MigrateError::Fatal(StorageError::Io(format!("schema version: {e}")))
+                })?,
+            };
             if version > SCHEMA_VERSION {
                 return Err(MigrateError::Fatal(StorageError::Io(format!(
                     "the database's layout is version {version}, newer than this server's \
@@ -2345,7 +2351,7 @@ wjLcDrhPtReFAiEAusJieQZVWyQ5Yy9N4M5FfqsdsdhJ1znVtBZRkLg0/OU=\n\
         let rows = wait(
             conn.client()
                 .unwrap()
-                .query_typed("SELECT version FROM ferrodyn_schema_version", &[]),
+                .query_typed("SELECT version::INT4 FROM ferrodyn_schema_version", &[]),
         )
         .unwrap();
         assert_eq!(rows.len(), 1);
